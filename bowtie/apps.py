@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BowtieConfig(AppConfig):
+    name = "bowtie"
+    verbose_name = "Bowtie core"

@@ -1,0 +1,122 @@
+"""Typed reading of the environment variables that configure Bowtie.
+
+Every variable is declared once here, with its type and default, so a bad value
+stops the process at start-up with a message naming the variable, instead of
+failing later in a request. `.env.example` lists the same variables.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from django.core.exceptions import ImproperlyConfigured
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
+
+# Development only: a production deployment must set BOWTIE_SECRET_KEY.
+DEVELOPMENT_SECRET_KEY = "bowtie-development-only-not-a-secret"
+
+
+def split_comma_list(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Environment(BaseSettings):
+    """The process environment, parsed and checked."""
+
+    model_config = SettingsConfigDict(
+        env_file=REPOSITORY_ROOT / ".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=True,
+    )
+
+    mode: Literal["development", "production"] = Field(
+        "development", alias="BOWTIE_MODE"
+    )
+    secret_key: str = Field("", alias="BOWTIE_SECRET_KEY")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"],
+        alias="BOWTIE_ALLOWED_HOSTS",
+    )
+    base_url: str = Field("http://127.0.0.1:8000", alias="BOWTIE_BASE_URL")
+    data_dir: Path = Field(REPOSITORY_ROOT / "var", alias="BOWTIE_DATA_DIR")
+    database_url: str = Field("", alias="DATABASE_URL")
+    redis_url: str = Field("", alias="REDIS_URL")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", alias="BOWTIE_LOG_LEVEL"
+    )
+
+    email_host: str = Field("", alias="BOWTIE_EMAIL_HOST")
+    email_port: int = Field(25, ge=1, le=65535, alias="BOWTIE_EMAIL_PORT")
+    email_user: str = Field("", alias="BOWTIE_EMAIL_USER")
+    email_password: str = Field("", alias="BOWTIE_EMAIL_PASSWORD")
+    email_use_tls: bool = Field(False, alias="BOWTIE_EMAIL_USE_TLS")
+    email_from: str = Field("bowtie@localhost", alias="BOWTIE_EMAIL_FROM")
+
+    sweep_interval_seconds: float = Field(
+        5.0, gt=0, le=10, alias="BOWTIE_SWEEP_INTERVAL_SECONDS"
+    )
+    outbox_retry_after_seconds: int = Field(
+        30, ge=5, alias="BOWTIE_OUTBOX_RETRY_AFTER_SECONDS"
+    )
+    form_rate_limit: str = Field("30/m", alias="BOWTIE_FORM_RATE_LIMIT")
+    sample_data_dir: Path = Field(
+        REPOSITORY_ROOT.parent / "shared" / "data", alias="BOWTIE_SAMPLE_DATA"
+    )
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def parse_host_list(cls, value: object) -> object:
+        return split_comma_list(value)
+
+    @field_validator("form_rate_limit")
+    @classmethod
+    def check_rate(cls, value: str) -> str:
+        count, _, period = value.partition("/")
+        if not count.isdigit() or period not in {"s", "m", "h", "d"}:
+            raise ValueError("must look like 30/m (a count, '/', one of s m h d)")
+        return value
+
+    @field_validator("database_url", "redis_url")
+    @classmethod
+    def check_url_scheme(cls, value: str, info) -> str:
+        allowed = {
+            "database_url": ("postgres://", "postgresql://", "sqlite://"),
+            "redis_url": ("redis://", "rediss://"),
+        }[info.field_name]
+        if value and not value.startswith(allowed):
+            raise ValueError("must start with one of " + ", ".join(allowed))
+        return value
+
+    @model_validator(mode="after")
+    def require_production_secrets(self) -> "Environment":
+        if self.mode == "production" and len(self.secret_key) < 32:
+            raise ValueError(
+                "BOWTIE_SECRET_KEY must be set to at least 32 characters "
+                "when BOWTIE_MODE=production"
+            )
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.mode == "development"
+
+
+def load_environment() -> Environment:
+    """Parse the environment, or refuse to start with every bad variable named."""
+    try:
+        return Environment()
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            name = ".".join(str(part) for part in item["loc"]) or "settings"
+            problems.append(f"  {name}: {item['msg']}")
+        raise ImproperlyConfigured(
+            "Bowtie cannot start, the environment has bad values:\n"
+            + "\n".join(problems)
+        ) from None

@@ -1,0 +1,31 @@
+from bowtie.models.customers import Account, AccountDomain, Contact
+from bowtie.models.deals import Deal, Pipeline, Product, Stage, product_lookup_key
+from bowtie.models.notifications import Delivery, Notification
+from bowtie.models.organisation import (
+    OutOfOffice,
+    Person,
+    Team,
+    Territory,
+    WorkingPeriod,
+)
+from bowtie.models.tokens import ApiToken, hash_token_key
+
+__all__ = [
+    "Account",
+    "AccountDomain",
+    "ApiToken",
+    "Contact",
+    "Deal",
+    "Delivery",
+    "Notification",
+    "OutOfOffice",
+    "Person",
+    "Pipeline",
+    "Product",
+    "Stage",
+    "Team",
+    "Territory",
+    "WorkingPeriod",
+    "hash_token_key",
+    "product_lookup_key",
+]

@@ -1,0 +1,152 @@
+"""Products, pipelines with their stages as data, and deals."""
+
+from django.db import models
+from django.db.models import Q
+from djmoney.models.fields import MoneyField
+from simple_history.models import HistoricalRecords
+
+
+def product_lookup_key(name: str) -> str:
+    """Fold a product name so that "GTXPro" and "GTX Pro" are one product."""
+    return "".join(name.split()).casefold()
+
+
+class Product(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    lookup_key = models.CharField(max_length=120, unique=True, editable=False)
+    series = models.CharField(max_length=120, blank=True)
+    list_price = MoneyField(
+        max_digits=14, decimal_places=2, null=True, blank=True, default_currency="USD"
+    )
+    is_active = models.BooleanField(default=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.lookup_key = product_lookup_key(self.name)
+        super().save(*args, **kwargs)
+
+
+class Pipeline(models.Model):
+    class Kind(models.TextChoices):
+        NEW_BUSINESS = "new_business", "New business"
+        RENEWALS = "renewals", "Renewals"
+        EXPANSION = "expansion", "Expansion"
+
+    name = models.CharField(max_length=120, unique=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    is_default = models.BooleanField(
+        default=False, help_text="The pipeline new deals of this kind go into."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=Q(is_default=True),
+                name="one_default_pipeline_per_kind",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Stage(models.Model):
+    class Outcome(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    name = models.CharField(max_length=80)
+    position = models.PositiveSmallIntegerField()
+    outcome = models.CharField(
+        max_length=10, choices=Outcome.choices, default=Outcome.OPEN
+    )
+    probability = models.PositiveSmallIntegerField(
+        default=0, help_text="Percent chance of winning from this stage."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["pipeline", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["pipeline", "name"], name="stage_name_unique_in_pipeline"
+            ),
+            models.UniqueConstraint(
+                fields=["pipeline", "position"], name="stage_position_unique_in_pipeline"
+            ),
+            models.CheckConstraint(
+                condition=Q(probability__lte=100), name="stage_probability_is_percent"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.pipeline.name}: {self.name}"
+
+    @property
+    def is_closed(self) -> bool:
+        return self.outcome != self.Outcome.OPEN
+
+
+class Deal(models.Model):
+    name = models.CharField(max_length=200)
+    account = models.ForeignKey(
+        "bowtie.Account",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="deals",
+        help_text="Empty while the opportunity awaits account matching.",
+    )
+    owner = models.ForeignKey(
+        "bowtie.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_deals",
+    )
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="deals"
+    )
+    amount = MoneyField(
+        max_digits=14, decimal_places=2, null=True, blank=True, default_currency="EUR"
+    )
+    engaged_on = models.DateField(null=True, blank=True)
+    closed_on = models.DateField(null=True, blank=True)
+    is_historical = models.BooleanField(
+        default=False, help_text="Imported history: opens no handoffs or clocks."
+    )
+    external_source = models.CharField(max_length=60, blank=True)
+    external_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_source", "external_id"],
+                condition=~Q(external_id=""),
+                name="deal_external_id_unique_per_source",
+            )
+        ]
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from rest_framework.routers import SimpleRouter
+
+from bowtie import views
+from handoffs.api.views import LeadViewSet
+
+api = SimpleRouter(trailing_slash="/?")
+api.register("leads", LeadViewSet, basename="api-lead")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("notifications/", views.notifications, name="notifications"),
+    path("admin/", admin.site.urls),
+    path("api/", include(api.urls)),
+    path("", include("handoffs.urls")),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ExpansionConfig(AppConfig):
+    name = "expansion"
+    verbose_name = "Expansion and renewals"

@@ -1,0 +1,45 @@
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from bowtie.api.authentication import HasTokenScope
+from handoffs.api.filters import LeadFilterSet
+from handoffs.api.serializers import LeadSerializer
+from handoffs.models import IntakeChannel
+from handoffs.queries import leads_with_due
+from handoffs.services import IntakeRejected, intake_lead
+
+
+class LeadViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Leads: POST takes a submission through the intake service."""
+
+    serializer_class = LeadSerializer
+    filterset_class = LeadFilterSet
+    permission_classes = [HasTokenScope]
+    ordering = "-received_at"
+
+    def get_queryset(self):
+        return leads_with_due().prefetch_related("decisions")
+
+    @property
+    def required_scope(self):
+        return "leads:write" if self.action == "create" else "leads:read"
+
+    def create(self, request, *args, **kwargs):
+        data = request.data.dict() if hasattr(request.data, "dict") else request.data
+        if not isinstance(data, dict):
+            raise ValidationError({"non_field_errors": ["Send one JSON object."]})
+        try:
+            result = intake_lead(data, channel=IntakeChannel.API)
+        except IntakeRejected as rejected:
+            raise ValidationError(rejected.errors) from None
+
+        lead = self.get_queryset().get(pk=result.lead.pk)
+        body = self.get_serializer(lead).data | {"repeat": not result.created}
+        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        return Response(body, status=code)

@@ -1,0 +1,120 @@
+"""Start, stop and enforce the clocks on handoffs.
+
+Due times are stored in UTC. This issue's clocks run on elapsed time; the
+business-time arithmetic of team calendars plugs in at `due_time`.
+"""
+
+import logging
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+
+from bowtie.notifications import notify
+from handoffs.models import ClockType, Handoff, Milestone, SlaPolicy
+
+logger = logging.getLogger(__name__)
+
+
+def due_time(started_at, target_seconds: int, clock_type: str):
+    # TODO(clocks): business-time policies fall back to elapsed time until team
+    # calendars land; replace this when working hours drive due times.
+    return started_at + timedelta(seconds=target_seconds)
+
+
+def policies_for(kind: str, lead_type: str = "") -> list[SlaPolicy]:
+    """The active targets for a handoff, one per milestone key.
+
+    A policy for the specific lead type wins over the one for every type.
+    """
+    chosen: dict[str, SlaPolicy] = {}
+    policies = SlaPolicy.objects.filter(
+        Q(lead_type=lead_type) | Q(lead_type=""), handoff_kind=kind, is_active=True
+    )
+    for policy in sorted(policies, key=lambda policy: policy.lead_type != ""):
+        chosen[policy.milestone_key] = policy
+    return list(chosen.values())
+
+
+def start_clocks(handoff: Handoff, lead_type: str, now) -> list[Milestone]:
+    milestones = [
+        Milestone(
+            handoff=handoff,
+            key=policy.milestone_key,
+            label=policy.label,
+            clock_type=policy.clock_type,
+            target_seconds=policy.target_seconds,
+            policy=policy,
+            started_at=now,
+            due_at=due_time(now, policy.target_seconds, policy.clock_type),
+        )
+        for policy in policies_for(handoff.kind, lead_type)
+    ]
+    return Milestone.objects.bulk_create(milestones)
+
+
+def meet_milestone(handoff: Handoff, key: str, now) -> bool:
+    """Stop a running clock; a clock already met or breached stays as it is."""
+    met = Milestone.objects.filter(
+        handoff=handoff, key=key, met_at__isnull=True
+    ).update(met_at=now)
+    return met == 1
+
+
+def due_milestone_ids(now, limit: int) -> list[int]:
+    return list(
+        Milestone.objects.filter(
+            met_at__isnull=True, breached_at__isnull=True, due_at__lte=now
+        )
+        .order_by("due_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def record_breach(milestone_id: int, now) -> bool:
+    """Mark one milestone breached and notify, exactly once.
+
+    The conditional update is the claim: of two sweepers racing for the same
+    milestone, only the one that changed the row goes on to notify.
+    """
+    with transaction.atomic():
+        claimed = Milestone.objects.filter(
+            pk=milestone_id, met_at__isnull=True, breached_at__isnull=True,
+            due_at__lte=now,
+        ).update(breached_at=now)
+        if claimed != 1:
+            return False
+
+        milestone = Milestone.objects.select_related(
+            "handoff__receiver", "handoff__receiving_team__head", "handoff__lead"
+        ).get(pk=milestone_id)
+        handoff = milestone.handoff
+        recipient = handoff.receiver or (
+            handoff.receiving_team.head if handoff.receiving_team else None
+        )
+        if recipient is not None:
+            late = now - milestone.due_at
+            notify(
+                recipient,
+                event_key=f"milestone:{milestone.pk}:breached",
+                subject=f"SLA breached: {milestone.label} for {handoff.subject}",
+                body=(
+                    f"{milestone.label} was due {milestone.due_at:%Y-%m-%d %H:%M} UTC "
+                    f"and is now {int(late.total_seconds() // 60)} min overdue."
+                ),
+                url=handoff_url(handoff),
+                now=now,
+            )
+    logger.info("milestone %s breached", milestone_id)
+    return True
+
+
+def handoff_url(handoff: Handoff) -> str:
+    if handoff.lead_id:
+        return f"/leads/{handoff.lead_id}/"
+    return ""
+
+
+def sweep_due_milestones(now, limit: int = 500) -> int:
+    """Record every breach that is due; safe to run in parallel and to repeat."""
+    return sum(record_breach(pk, now) for pk in due_milestone_ids(now, limit))

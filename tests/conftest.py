@@ -1,0 +1,44 @@
+"""Fixtures shared across the test suite."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.factories import PersonFactory, RoutingRuleFactory, TeamFactory
+
+
+@pytest.fixture(autouse=True)
+def _isolated_side_effects(settings, tmp_path):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    }
+    from bowtie.celery import celery_app
+
+    celery_app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def sample_data() -> Path:
+    """The real input files; tests that need them skip when they are absent."""
+    folder = Path(settings.BOWTIE_SAMPLE_DATA)
+    if not folder.is_dir():
+        pytest.skip(f"sample data folder {folder} is absent (set BOWTIE_SAMPLE_DATA)")
+    return folder
+
+
+@pytest.fixture
+def sales_team(db):
+    """A round-robin team of three SDRs, caught by a default rule."""
+    team = TeamFactory(name="Inbound EMEA")
+    manager = PersonFactory(full_name="Mara Manager", role="manager", team=team)
+    team.head = manager
+    team.save()
+    reps = [
+        PersonFactory(full_name=f"Rep {letter}", team=team) for letter in "ABC"
+    ]
+    RoutingRuleFactory(name="Everything else", team=team, is_default=True,
+                       priority=1000)
+    return {"team": team, "manager": manager, "reps": reps}
