@@ -19,8 +19,8 @@ from bowtie.models import (
     Team,
     Territory,
     WorkingPeriod,
-    hash_token_key,
 )
+from bowtie.services import issue_api_token, revoke_api_tokens
 
 admin.site.site_header = "Bowtie administration"
 admin.site.site_title = "Bowtie"
@@ -130,18 +130,26 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = ["key_prefix", "created_at", "last_used_at"]
     actions = ["revoke"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # Once issued, a token is only ever revoked, never edited.
+        return [field.name for field in ApiToken._meta.fields] if obj else []
+
+    def get_fields(self, request, obj=None):
+        return None if obj else ["name", "scopes"]
+
     def save_model(self, request, obj, form, change):
-        if not change:
-            key = ApiToken.generate_key()
-            obj.key_prefix = key[:10]
-            obj.key_hash = hash_token_key(key)
-            messages.warning(
-                request, f"Copy this key now, it is not shown again: {key}"
-            )
-        super().save_model(request, obj, form, change)
+        if change:
+            return
+        try:
+            token, key = issue_api_token(obj.name, obj.scopes or [],
+                                         getattr(request.user, "person", None))
+        except ValueError as error:
+            messages.error(request, str(error))
+            return
+        obj.pk = token.pk
+        messages.warning(request, f"Copy this key now, it is not shown again: {key}")
 
     @admin.action(description="Revoke the selected tokens")
     def revoke(self, request, queryset):
-        from django.utils import timezone
-
-        queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        revoked = revoke_api_tokens(queryset)
+        messages.success(request, f"{revoked} token(s) revoked.")

@@ -159,12 +159,13 @@ if ENV.redis_url:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
     broker_dir = DATA_DIR / "broker"
-    for folder in ("queue", "processed"):
+    for folder in ("queue", "processed", "control"):
         (broker_dir / folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(broker_dir / "queue"),
         "data_folder_out": str(broker_dir / "queue"),
+        "control_folder": str(broker_dir / "control"),
         "processed_folder": str(broker_dir / "processed"),
         "store_processed": False,
     }
@@ -180,6 +181,7 @@ BOWTIE_SWEEP_INTERVAL = timedelta(seconds=ENV.sweep_interval_seconds)
 BOWTIE_OUTBOX_RETRY_AFTER = timedelta(seconds=ENV.outbox_retry_after_seconds)
 BOWTIE_FORM_RATE_LIMIT = ENV.form_rate_limit
 BOWTIE_SAMPLE_DATA = ENV.sample_data_dir
+BOWTIE_BENCHMARK_ENDPOINTS = ENV.benchmark_endpoints
 
 CELERY_BEAT_SCHEDULE = {
     "sweep-clocks": {

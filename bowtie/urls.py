@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -6,7 +7,9 @@ from rest_framework.routers import SimpleRouter
 from bowtie import views
 from handoffs.api.views import LeadViewSet
 
-api = SimpleRouter(trailing_slash="/?")
+api = SimpleRouter()
+# Integrations call /api/leads with or without the slash; both must work for POST.
+api.trailing_slash = "/?"
 api.register("leads", LeadViewSet, basename="api-lead")
 
 urlpatterns = [
@@ -18,3 +21,10 @@ urlpatterns = [
     path("api/", include(api.urls)),
     path("", include("handoffs.urls")),
 ]
+
+if settings.BOWTIE_BENCHMARK_ENDPOINTS:
+    from bowtie.benchmarks.views import BaselineView
+
+    urlpatterns.append(
+        path("api/benchmark/baseline", BaselineView.as_view(), name="api-baseline")
+    )

@@ -11,8 +11,12 @@ from django.db.models import Count, Q
 
 from bowtie.models import Person, Team, Territory
 from handoffs.models import Lead, RoutingDecision, RoutingRule
-from handoffs.rotation import Member, most_spare_capacity, next_in_rotation
-from handoffs.rotation import weighted_sequence
+from handoffs.rotation import (
+    Member,
+    most_spare_capacity,
+    next_in_rotation,
+    weighted_sequence,
+)
 from handoffs.rules import conditions_match
 
 

@@ -19,7 +19,7 @@ from django_ratelimit.core import is_ratelimited
 
 from bowtie.models import Person, Team
 from handoffs import metrics
-from handoffs.charts import response_chart, rate_chart
+from handoffs.charts import rate_chart, response_chart
 from handoffs.forms import (
     DispositionForm,
     PublicLeadForm,

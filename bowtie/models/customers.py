@@ -3,7 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 from djmoney.models.fields import MoneyField
-from simple_history.models import HistoricalRecords
+
+from bowtie.audit import audit_history
 
 
 class Account(models.Model):
@@ -38,7 +39,7 @@ class Account(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["name"]
@@ -70,7 +71,7 @@ class AccountDomain(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="domains")
     domain = models.CharField(max_length=253, unique=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["domain"]
@@ -103,7 +104,7 @@ class Contact(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["last_name", "first_name"]

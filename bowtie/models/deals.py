@@ -3,7 +3,8 @@
 from django.db import models
 from django.db.models import Q
 from djmoney.models.fields import MoneyField
-from simple_history.models import HistoricalRecords
+
+from bowtie.audit import audit_history
 
 
 def product_lookup_key(name: str) -> str:
@@ -20,7 +21,7 @@ class Product(models.Model):
     )
     is_active = models.BooleanField(default=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["name"]
@@ -45,7 +46,7 @@ class Pipeline(models.Model):
         default=False, help_text="The pipeline new deals of this kind go into."
     )
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["name"]
@@ -77,7 +78,7 @@ class Stage(models.Model):
         default=0, help_text="Percent chance of winning from this stage."
     )
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["pipeline", "position"]
@@ -136,7 +137,7 @@ class Deal(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["-created_at"]

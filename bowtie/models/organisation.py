@@ -6,7 +6,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
+
+from bowtie.audit import audit_history
 
 
 def validate_time_zone(value: str) -> None:
@@ -46,7 +47,7 @@ class Team(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["rotation_position"])
+    history = audit_history(excluded_fields=["rotation_position"])
 
     class Meta:
         ordering = ["name"]
@@ -109,7 +110,7 @@ class Person(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["full_name"]
@@ -132,7 +133,7 @@ class OutOfOffice(models.Model):
     ends_at = models.DateTimeField()
     note = models.CharField(max_length=200, blank=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["starts_at"]
@@ -174,7 +175,7 @@ class WorkingPeriod(models.Model):
     starts_at = models.TimeField()
     ends_at = models.TimeField()
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["weekday", "starts_at"]
@@ -203,7 +204,7 @@ class Territory(models.Model):
         Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="territories"
     )
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["name"]

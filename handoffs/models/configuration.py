@@ -2,8 +2,8 @@
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from simple_history.models import HistoricalRecords
 
+from bowtie.audit import audit_history
 from handoffs.rules import check_conditions
 
 
@@ -29,7 +29,7 @@ class RoutingRule(models.Model):
         default=False, help_text="Catches every lead no other rule took."
     )
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["priority"]
@@ -51,7 +51,7 @@ class ScoringModel(models.Model):
     third_party_weight = models.PositiveSmallIntegerField(default=20)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         verbose_name = "scoring weights"
@@ -99,7 +99,7 @@ class ImportMapping(models.Model):
         default=dict, blank=True, help_text="Fields set the same on every row."
     )
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["source"]

@@ -3,7 +3,8 @@
 from django.db import models
 from django.db.models import Q
 from django_fsm import FSMField, transition
-from simple_history.models import HistoricalRecords
+
+from bowtie.audit import audit_history
 
 
 class Handoff(models.Model):
@@ -65,7 +66,7 @@ class Handoff(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["-opened_at"]
@@ -135,7 +136,7 @@ class Milestone(models.Model):
     met_at = models.DateTimeField(null=True, blank=True)
     breached_at = models.DateTimeField(null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["due_at"]
@@ -184,7 +185,7 @@ class SlaPolicy(models.Model):
     )
     is_active = models.BooleanField(default=True)
 
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["handoff_kind", "milestone_key", "lead_type"]

@@ -2,7 +2,8 @@
 
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
+
+from bowtie.audit import audit_history
 
 
 class LeadType(models.TextChoices):
@@ -102,7 +103,7 @@ class Lead(models.Model):
     external_id = models.CharField(max_length=100, blank=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
-    history = HistoricalRecords(excluded_fields=["touch_count"])
+    history = audit_history(excluded_fields=["touch_count"])
 
     class Meta:
         ordering = ["-received_at"]
