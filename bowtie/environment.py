@@ -68,6 +68,8 @@ class Environment(BaseSettings):
     sample_data_dir: Path = Field(
         REPOSITORY_ROOT.parent / "shared" / "data", alias="BOWTIE_SAMPLE_DATA"
     )
+    # Mounts the baseline endpoint that `manage.py bench` compares intake with.
+    benchmark_endpoints: bool = Field(False, alias="BOWTIE_BENCHMARK_ENDPOINTS")
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod
