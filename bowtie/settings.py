@@ -140,16 +140,27 @@ REST_FRAMEWORK = {
 }
 
 if ENV.email_host:
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = ENV.email_host
-    EMAIL_PORT = ENV.email_port
-    EMAIL_HOST_USER = ENV.email_user
-    EMAIL_HOST_PASSWORD = ENV.email_password
-    EMAIL_USE_TLS = ENV.email_use_tls
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": ENV.email_host,
+                "port": ENV.email_port,
+                "username": ENV.email_user,
+                "password": ENV.email_password,
+                "use_tls": ENV.email_use_tls,
+                "timeout": 20,
+            },
+        }
+    }
 else:
     # Without a mail server, messages land as files a developer can open.
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = DATA_DIR / "mail"
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(DATA_DIR / "mail")},
+        }
+    }
 DEFAULT_FROM_EMAIL = ENV.email_from
 
 # Celery: Redis when configured, otherwise a folder-based broker that needs no

@@ -10,8 +10,12 @@ from tests.factories import PersonFactory, RoutingRuleFactory, TeamFactory
 
 @pytest.fixture(autouse=True)
 def _isolated_side_effects(settings, tmp_path):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.MAILERS = {
+        "default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    }
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Tests create many users; the production hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     }
@@ -42,3 +46,9 @@ def sales_team(db):
     RoutingRuleFactory(name="Everything else", team=team, is_default=True,
                        priority=1000)
     return {"team": team, "manager": manager, "reps": reps}
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Every PersonFactory makes a user; the real hasher costs ~0.7 s each.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,54 @@
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from bowtie.environment import load_environment
+
+
+def test_environment_defaults_to_embedded_services(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+
+    environment = load_environment()
+
+    assert environment.mode == "development"
+    assert environment.database_url == ""
+    assert environment.redis_url == ""
+    assert environment.sweep_interval_seconds == 5.0
+
+
+def test_environment_refuses_bad_values_naming_each_variable(monkeypatch):
+    monkeypatch.setenv("BOWTIE_EMAIL_PORT", "twenty-five")
+    monkeypatch.setenv("BOWTIE_SWEEP_INTERVAL_SECONDS", "60")
+    monkeypatch.setenv("BOWTIE_FORM_RATE_LIMIT", "lots")
+    monkeypatch.setenv("DATABASE_URL", "mysql://db/bowtie")
+
+    with pytest.raises(ImproperlyConfigured) as refused:
+        load_environment()
+
+    message = str(refused.value)
+    assert "BOWTIE_EMAIL_PORT" in message
+    assert "BOWTIE_SWEEP_INTERVAL_SECONDS: Input should be less than or equal to 10" in (
+        message
+    )
+    assert "BOWTIE_FORM_RATE_LIMIT: Value error, must look like 30/m" in message
+    assert "DATABASE_URL: Value error, must start with one of postgres://" in message
+
+
+def test_environment_requires_secret_key_in_production(monkeypatch):
+    monkeypatch.setenv("BOWTIE_MODE", "production")
+    monkeypatch.delenv("BOWTIE_SECRET_KEY", raising=False)
+
+    with pytest.raises(ImproperlyConfigured) as refused:
+        load_environment()
+
+    assert "BOWTIE_SECRET_KEY must be set to at least 32 characters" in str(
+        refused.value
+    )
+
+
+def test_environment_reads_comma_separated_hosts(monkeypatch):
+    monkeypatch.setenv("BOWTIE_ALLOWED_HOSTS", "bowtie.example.com, 10.0.0.5")
+
+    environment = load_environment()
+
+    assert environment.allowed_hosts == ["bowtie.example.com", "10.0.0.5"]
