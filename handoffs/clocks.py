@@ -54,11 +54,14 @@ def start_clocks(handoff: Handoff, lead_type: str, now) -> list[Milestone]:
 
 
 def meet_milestone(handoff: Handoff, key: str, now) -> bool:
-    """Stop a running clock; a clock already met or breached stays as it is."""
-    met = Milestone.objects.filter(
-        handoff=handoff, key=key, met_at__isnull=True
-    ).update(met_at=now)
-    return met == 1
+    """Stop a clock when its work is done, on time or late.
+
+    Work done after the due time but before the sweeper noticed is still a
+    breach: record it here, so the fact does not depend on sweep timing.
+    """
+    running = Milestone.objects.filter(handoff=handoff, key=key, met_at__isnull=True)
+    running.filter(due_at__lt=now, breached_at__isnull=True).update(breached_at=now)
+    return running.update(met_at=now) == 1
 
 
 def due_milestone_ids(now, limit: int) -> list[int]:

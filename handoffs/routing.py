@@ -44,7 +44,12 @@ def route_lead(fields: dict, account, now) -> RoutingOutcome:
         return route_to_account_owner(account)
 
     fields = {**fields, "territory": territory_of(fields.get("country", ""))}
-    rules = RoutingRule.objects.filter(is_active=True).select_related("team")
+    # A default rule catches what no other rule took, whatever its priority.
+    rules = (
+        RoutingRule.objects.filter(is_active=True)
+        .select_related("team")
+        .order_by("is_default", "priority")
+    )
     for rule in rules:
         if rule.is_default or conditions_match(rule.conditions, fields):
             return distribute_in_team(rule.team, fields, now, rule=rule)

@@ -5,14 +5,16 @@ sets (40/40/20 by default). Hand-raisers are not scored: they asked for sales.
 Pure functions, so a change of rule is tested without a database.
 """
 
+import re
 from dataclasses import dataclass
 
 from bowtie.domains import is_free_mail
 
-SENIOR_TITLE_WORDS = ("chief", "ceo", "cfo", "cto", "coo", "cro", "vp", "vice president",
-                      "head", "director", "founder", "owner", "partner")
-MANAGER_TITLE_WORDS = ("manager", "lead", "principal", "working professional",
-                       "businessman")
+SENIOR_TITLE_WORDS = ("chief", "ceo", "cfo", "cto", "coo", "cro", "vp",
+                      "vice president", "head", "director", "founder", "owner",
+                      "partner")
+MANAGER_TITLE_WORDS = ("manager", "lead", "leader", "principal",
+                       "working professional", "businessman")
 NON_BUYER_TITLE_WORDS = ("student", "unemployed", "intern", "housewife")
 
 # Last activities that show interest, and those that show the opposite.
@@ -38,6 +40,15 @@ def _bounded(points: float) -> int:
     return max(0, min(100, round(points)))
 
 
+def has_title_word(title: str, words: tuple[str, ...]) -> bool:
+    """True when the title holds one of the words as a whole word (or plural).
+
+    Whole words, because short ones hide inside others: "coo" in
+    "coordinator", "intern" in "international", "cto" in "director".
+    """
+    return any(re.search(rf"\b{re.escape(word)}s?\b", title) for word in words)
+
+
 def fit_score(values: dict) -> int:
     points = 0.0
 
@@ -46,11 +57,11 @@ def fit_score(values: dict) -> int:
         points += 10 if employees < 10 else 25 if employees < 200 else 40
 
     title = (values.get("job_title") or "").casefold()
-    if any(word in title for word in SENIOR_TITLE_WORDS):
+    if has_title_word(title, SENIOR_TITLE_WORDS):
         points += 35
-    elif any(word in title for word in NON_BUYER_TITLE_WORDS):
+    elif has_title_word(title, NON_BUYER_TITLE_WORDS):
         points += 0
-    elif any(word in title for word in MANAGER_TITLE_WORDS):
+    elif has_title_word(title, MANAGER_TITLE_WORDS):
         points += 25
     elif title:
         points += 10

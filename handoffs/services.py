@@ -241,7 +241,12 @@ def lead_url(lead: Lead) -> str:
 
 def announce_new_lead(lead: Lead, handoff: Handoff, now) -> None:
     first_response = handoff.milestones.filter(key=Milestone.Key.FIRST_RESPONSE).first()
-    due = f" Respond by {first_response.due_at:%H:%M} UTC." if first_response else ""
+    # With the date: a nurture lead is due days later, not at that hour today.
+    due = (
+        f" Respond by {first_response.due_at:%Y-%m-%d %H:%M} UTC."
+        if first_response
+        else ""
+    )
     if lead.owner is not None:
         recipient, subject = lead.owner, f"New lead: {lead.display_name}"
     elif lead.team is not None and lead.team.head is not None:
@@ -363,8 +368,9 @@ def disposition_lead(lead: Lead, actor: Person, status: str, reason: str = "",
     # Looking at a lead and closing it is a response, even without a touch.
     lead.first_response_at = lead.first_response_at or now
     lead.save()
-    clocks.meet_milestone(handoff, Milestone.Key.DISPOSITION, now)
-    Milestone.objects.filter(handoff=handoff, met_at__isnull=True,
-                             breached_at__isnull=True).update(met_at=now)
+    # Closing the cycle settles every clock still running on it.
+    for key in handoff.milestones.filter(met_at__isnull=True).values_list("key",
+                                                                          flat=True):
+        clocks.meet_milestone(handoff, key, now)
     logger.info("lead %s dispositioned %s by person %s", lead.pk, status, actor.pk)
     return lead

@@ -40,7 +40,8 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
         # One write a minute at most: last-used is for humans, not accounting.
         now = timezone.now()
-        if token.last_used_at is None or (now - token.last_used_at).seconds > 60:
+        idle = now - token.last_used_at if token.last_used_at else None
+        if idle is None or idle.total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return TokenUser(token), token
 

@@ -35,13 +35,16 @@ class LeadSerializer(serializers.ModelSerializer):
         return {"id": lead.account.pk, "name": lead.account.name}
 
     def get_due_at(self, lead):
-        due = getattr(lead, "first_response_due_at", None)
-        if due is None:
+        # Listed leads carry the annotation, even when it is None (no clock).
+        if hasattr(lead, "first_response_due_at"):
+            due = lead.first_response_due_at
+        else:
             from handoffs.queries import first_response_due_at
 
             due = first_response_due_at(lead)
         return serializers.DateTimeField().to_representation(due) if due else None
 
     def get_routing_reason(self, lead):
-        decision = lead.decisions.order_by("-decided_at", "-id").first()
-        return decision.reason if decision else None
+        # all() reads the view's prefetch; the model orders newest first.
+        decisions = list(lead.decisions.all())
+        return decisions[0].reason if decisions else None

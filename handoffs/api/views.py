@@ -1,5 +1,6 @@
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
 from bowtie.api.authentication import HasTokenScope
@@ -8,6 +9,11 @@ from handoffs.api.serializers import LeadSerializer
 from handoffs.models import IntakeChannel
 from handoffs.queries import leads_with_due
 from handoffs.services import IntakeRejected, intake_lead
+
+
+class LeadPagination(CursorPagination):
+    # The default cursor orders by "-created", which leads do not have.
+    ordering = ("-received_at", "-id")
 
 
 class LeadViewSet(
@@ -21,7 +27,7 @@ class LeadViewSet(
     serializer_class = LeadSerializer
     filterset_class = LeadFilterSet
     permission_classes = [HasTokenScope]
-    ordering = "-received_at"
+    pagination_class = LeadPagination
 
     def get_queryset(self):
         return leads_with_due().prefetch_related("decisions")

@@ -1,0 +1,93 @@
+"""Parallel intake on PostgreSQL: the rotation and deduplication under load.
+
+Each client is a thread with its own database connection, so the team row lock
+and the partial unique index are what keep the outcome exact.
+"""
+
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.core import mail
+from django.db import connection
+
+from bowtie.models import Notification, Team
+from handoffs.models import Handoff, Lead, RoutingDecision, Touch
+from handoffs.services import intake_lead
+from tests.factories import PersonFactory, RoutingRuleFactory, TeamFactory
+
+CLIENT_COUNT = 10
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _postgresql_only():
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "needs PostgreSQL: SQLite has no row locks and serialises every "
+            "writer, so parallel intake proves nothing there"
+        )
+
+
+@pytest.fixture
+def team_of_five():
+    team = TeamFactory(name="Parallel")
+    reps = [PersonFactory(full_name=f"Rep {number}", team=team)
+            for number in range(1, 6)]
+    RoutingRuleFactory(name="All", team=team, is_default=True)
+    return {"team": team, "reps": reps}
+
+
+def run_clients(submissions_per_client: list[list[dict]]) -> list[list[bool]]:
+    """Send each client's submissions from its own thread, all at once."""
+    start = threading.Barrier(len(submissions_per_client))
+
+    def client(submissions):
+        try:
+            start.wait()
+            return [
+                intake_lead(submission, channel="api").created
+                for submission in submissions
+            ]
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(submissions_per_client)) as pool:
+        return list(pool.map(client, submissions_per_client))
+
+
+def test_fifty_parallel_leads_give_each_of_five_reps_exactly_ten(team_of_five):
+    batches = [
+        [{"email": f"client{client}-lead{number}@globex.com"} for number in range(5)]
+        for client in range(CLIENT_COUNT)
+    ]
+
+    created = run_clients(batches)
+
+    owners = Counter(Lead.objects.values_list("owner__full_name", flat=True))
+    assert sum(flag for flags in created for flag in flags) == 50
+    assert owners == {f"Rep {number}": 10 for number in range(1, 6)}
+    assert Team.objects.get(pk=team_of_five["team"].pk).rotation_position == 50
+    assert RoutingDecision.objects.filter(step="default_team").count() == 50
+    assert len(mail.outbox) == 50
+
+
+def test_ten_parallel_repeats_of_one_email_make_one_lead_with_ten_touches(
+    team_of_five,
+):
+    submissions = [[{"email": "Zoe@Globex.com", "form_type": "demo_request"}]
+                   for _ in range(CLIENT_COUNT)]
+
+    created = run_clients(submissions)
+
+    lead = Lead.objects.get()
+    assert sorted(flags[0] for flags in created) == [False] * 9 + [True]
+    assert lead.email == "zoe@globex.com"
+    assert lead.touch_count == 10
+    assert Touch.objects.filter(lead=lead, kind="submission").count() == 10
+    assert Handoff.objects.count() == 1
+    assert RoutingDecision.objects.count() == 1
+    assert Notification.objects.count() == 1
+    assert Team.objects.get(pk=team_of_five["team"].pk).rotation_position == 1

@@ -1,0 +1,292 @@
+"""Owner notifications: written with the event, delivered only after commit."""
+
+import logging
+from datetime import UTC, datetime, timedelta
+from unittest import mock
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.core import mail
+from django.db import transaction
+
+from bowtie import notifications
+from bowtie.models import Delivery, Notification
+from bowtie.tasks import deliver
+from handoffs.models import Lead
+from handoffs.services import intake_lead
+from tests.factories import PersonFactory
+
+NOW = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
+DEMO_REQUEST = {"email": "zoe@globex.com", "first_name": "Zoë", "last_name": "Doe",
+                "company_name": "Globex", "form_type": "demo_request"}
+
+
+@pytest.fixture
+def frozen():
+    with time_machine.travel(NOW, tick=False) as traveller:
+        yield traveller
+
+
+def test_assignment_notifies_the_owner_in_app_and_by_email(
+    sales_team, frozen, django_capture_on_commit_callbacks
+):
+    rep = sales_team["reps"][0]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = intake_lead(DEMO_REQUEST, channel="form").lead
+
+    handoff = lead.handoffs.get()
+    notification = Notification.objects.get()
+    assert notification.recipient == rep
+    assert notification.event_key == f"lead:{lead.pk}:assigned:{handoff.pk}"
+    assert notification.subject == "New lead: Zoë Doe"
+    assert notification.body == (
+        "Hand-raiser lead from Globex. Respond by 2025-03-04 09:05 UTC."
+    )
+    assert notification.url == f"/leads/{lead.pk}/"
+    assert notification.created_at == NOW
+    assert notification.read_at is None
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [rep.email]
+    assert mail.outbox[0].subject == "New lead: Zoë Doe"
+    assert mail.outbox[0].body == (
+        "Hand-raiser lead from Globex. Respond by 2025-03-04 09:05 UTC.\n\n"
+        f"{settings.BOWTIE_BASE_URL}/leads/{lead.pk}/"
+    )
+    assert Delivery.objects.get().status == "sent"
+
+
+def test_assignment_names_the_day_a_nurture_lead_is_due(
+    sales_team, frozen, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        intake_lead({"email": "zoe@globex.com", "company_name": "Globex",
+                     "form_type": "webinar"}, channel="form")
+
+    assert Notification.objects.get().body == (
+        "Content / webinar nurture lead from Globex. Respond by 2025-03-08 09:00 UTC."
+    )
+
+
+def test_assignment_email_is_sent_only_after_commit(
+    sales_team, frozen, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        intake_lead(DEMO_REQUEST, channel="form")
+
+    outbox_before_commit = len(mail.outbox)
+    status_before_commit = Delivery.objects.get().status
+    for callback in callbacks:
+        callback()
+
+    assert outbox_before_commit == 0
+    assert status_before_commit == "pending"
+    assert len(callbacks) == 1
+    assert len(mail.outbox) == 1
+    assert Delivery.objects.get().status == "sent"
+
+
+def test_rolled_back_intake_notifies_nobody(
+    sales_team, frozen, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError):
+            with transaction.atomic():
+                intake_lead(DEMO_REQUEST, channel="form")
+                raise RuntimeError("the caller failed after intake")
+
+    assert callbacks == []
+    assert mail.outbox == []
+    assert Notification.objects.count() == 0
+    assert Delivery.objects.count() == 0
+    assert Lead.objects.count() == 0
+
+
+def test_fallback_queue_notifies_the_team_head(
+    sales_team, frozen, django_capture_on_commit_callbacks
+):
+    for rep in sales_team["reps"]:
+        rep.is_active = False
+        rep.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        intake_lead(DEMO_REQUEST, channel="form")
+
+    notification = Notification.objects.get()
+    assert notification.recipient == sales_team["manager"]
+    assert notification.subject == "Lead waiting in the Inbound EMEA fallback queue"
+    assert mail.outbox[0].to == [sales_team["manager"].email]
+
+
+def test_repeat_submission_notifies_nobody_again(
+    sales_team, frozen, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        intake_lead(DEMO_REQUEST, channel="form")
+        intake_lead(DEMO_REQUEST, channel="api")
+
+    assert Notification.objects.count() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_notify_records_a_repeated_event_key_once(
+    db, frozen, django_capture_on_commit_callbacks
+):
+    person = PersonFactory()
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        first = notifications.notify(person, "deal:7:won", "Won", "Deal 7 won.",
+                                     "/deals/7/", NOW)
+        second = notifications.notify(person, "deal:7:won", "Won again",
+                                      "Deal 7 won.", "/deals/7/", NOW)
+
+    assert second.pk == first.pk
+    assert second.subject == "Won"
+    assert Notification.objects.count() == 1
+    assert Delivery.objects.count() == 1
+    assert len(callbacks) == 1
+    assert len(mail.outbox) == 1
+
+
+def test_same_event_key_notifies_each_recipient(db, frozen):
+    first, second = PersonFactory(), PersonFactory()
+
+    notifications.notify(first, "deal:7:won", "Won", "", "", NOW)
+    notifications.notify(second, "deal:7:won", "Won", "", "", NOW)
+
+    assert Notification.objects.count() == 2
+
+
+def test_notify_opens_one_delivery_per_channel_the_person_uses(db, frozen):
+    both = PersonFactory(slack_webhook_url="https://hooks.example.org/T1")
+    quiet = PersonFactory(notify_by_email=False)
+
+    notifications.notify(both, "event:1", "Hello", "", "", NOW)
+    notifications.notify(quiet, "event:1", "Hello", "", "", NOW)
+
+    assert sorted(
+        Delivery.objects.filter(notification__recipient=both).values_list(
+            "channel", flat=True
+        )
+    ) == ["email", "slack"]
+    assert Delivery.objects.filter(notification__recipient=quiet).count() == 0
+
+
+def test_delivery_is_claimed_once_when_delivered_twice(db, frozen):
+    person = PersonFactory()
+    notifications.notify(person, "event:1", "Hello", "Body", "", NOW)
+    delivery = Delivery.objects.get()
+
+    first = notifications.deliver_one(delivery.pk, NOW)
+    second = notifications.deliver_one(delivery.pk, NOW)
+
+    delivery.refresh_from_db()
+    assert (first, second) == ("sent", "not claimed")
+    assert len(mail.outbox) == 1
+    assert delivery.status == "sent"
+    assert delivery.attempt_count == 1
+    assert delivery.sent_at == NOW
+
+
+def test_delivery_claimed_by_another_worker_is_left_alone(db, frozen):
+    person = PersonFactory()
+    notifications.notify(person, "event:1", "Hello", "Body", "", NOW)
+    delivery = Delivery.objects.get()
+    notifications.claim_delivery(delivery.pk, NOW)
+
+    outcome = notifications.deliver_one(delivery.pk, NOW + timedelta(seconds=30))
+
+    assert outcome == "not claimed"
+    assert mail.outbox == []
+
+
+def test_broker_failure_at_enqueue_leaves_delivery_pending(
+    sales_team, frozen, django_capture_on_commit_callbacks, caplog
+):
+    caplog.set_level(logging.WARNING, logger="bowtie.notifications")
+
+    with mock.patch.object(deliver, "delay", side_effect=OSError("broker down")):
+        with django_capture_on_commit_callbacks(execute=True):
+            intake_lead(DEMO_REQUEST, channel="form")
+
+    delivery = Delivery.objects.get()
+    assert delivery.status == "pending"
+    assert delivery.attempt_count == 0
+    assert mail.outbox == []
+    assert [record.getMessage() for record in caplog.records] == [
+        f"delivery {delivery.pk} left for the outbox sweep"
+    ]
+
+
+def test_redeliver_pending_sends_what_the_broker_missed(
+    sales_team, frozen, django_capture_on_commit_callbacks
+):
+    retry_after = settings.BOWTIE_OUTBOX_RETRY_AFTER
+    with mock.patch.object(deliver, "delay", side_effect=OSError("broker down")):
+        with django_capture_on_commit_callbacks(execute=True):
+            intake_lead(DEMO_REQUEST, channel="form")
+
+    too_soon = notifications.redeliver_pending(NOW + retry_after)
+    later = notifications.redeliver_pending(NOW + retry_after + timedelta(seconds=1))
+    again = notifications.redeliver_pending(NOW + retry_after * 3)
+
+    assert (too_soon, later, again) == (0, 1, 0)
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].subject == "New lead: Zoë Doe"
+    assert Delivery.objects.get().status == "sent"
+
+
+def test_failed_send_is_retried_with_backoff(db, frozen):
+    person = PersonFactory()
+    notifications.notify(person, "event:1", "Hello", "Body", "", NOW)
+    delivery = Delivery.objects.get()
+
+    with mock.patch.object(notifications, "send_mail",
+                           side_effect=ConnectionError("smtp down")):
+        failed = notifications.deliver_one(delivery.pk, NOW)
+    delivery.refresh_from_db()
+    early = notifications.redeliver_pending(NOW + timedelta(seconds=29))
+    retried = notifications.redeliver_pending(NOW + timedelta(seconds=31))
+
+    assert failed == "retry"
+    assert delivery.attempt_count == 1
+    assert delivery.claimed_until == NOW + timedelta(seconds=30)
+    assert delivery.last_error == "smtp down"
+    assert (early, retried) == (0, 1)
+    assert len(mail.outbox) == 1
+
+
+def test_delivery_fails_for_good_after_the_last_attempt(db, frozen):
+    person = PersonFactory()
+    notifications.notify(person, "event:1", "Hello", "Body", "", NOW)
+    delivery = Delivery.objects.get()
+    Delivery.objects.filter(pk=delivery.pk).update(
+        attempt_count=notifications.MAX_ATTEMPTS - 1
+    )
+
+    with mock.patch.object(notifications, "send_mail",
+                           side_effect=ConnectionError("smtp down")):
+        outcome = notifications.deliver_one(delivery.pk, NOW)
+
+    delivery.refresh_from_db()
+    assert outcome == "failed"
+    assert delivery.status == "failed"
+    assert notifications.redeliver_pending(NOW + timedelta(days=1)) == 0
+
+
+def test_slack_delivery_posts_the_notification(db, frozen):
+    person = PersonFactory(slack_webhook_url="https://hooks.example.org/T1",
+                           notify_by_email=False)
+    notifications.notify(person, "event:1", "Hello", "Body", "/leads/1/", NOW)
+    delivery = Delivery.objects.get()
+
+    with mock.patch.object(notifications.httpx, "post") as post:
+        outcome = notifications.deliver_one(delivery.pk, NOW)
+
+    assert outcome == "sent"
+    post.assert_called_once_with(
+        "https://hooks.example.org/T1",
+        json={"text": f"*Hello*\nBody\n{settings.BOWTIE_BASE_URL}/leads/1/"},
+        timeout=10,
+    )
