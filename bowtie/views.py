@@ -8,8 +8,11 @@ from bowtie.models import Person
 @login_required
 def home(request):
     person = getattr(request.user, "person", None)
+    if person is None and request.user.is_staff:
+        return redirect("admin:index")
     if person is None:
-        return redirect("admin:index") if request.user.is_staff else redirect("logout")
+        # Signed in, but nobody in the organisation: nothing to show yet.
+        return render(request, "bowtie/no_person.html", status=403)
     if person.role in (Person.Role.MANAGER, Person.Role.REVOPS_ADMIN):
         return redirect("team-queue")
     return redirect("my-queue")
@@ -18,8 +21,17 @@ def home(request):
 @login_required
 def notifications(request):
     person = getattr(request.user, "person", None)
-    items = person.notifications.all()[:100] if person else []
-    if person and request.method == "POST":
+    if person is None:
+        return render(request, "bowtie/notifications.html", {"items": []})
+
+    if request.method == "POST":
         person.notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
         return redirect("notifications")
-    return render(request, "bowtie/notifications.html", {"items": items})
+
+    items = list(person.notifications.all()[:100])
+    with timezone.override(person.time_zone):
+        return render(
+            request,
+            "bowtie/notifications.html",
+            {"items": items, "has_unread": any(not item.read_at for item in items)},
+        )

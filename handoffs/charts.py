@@ -1,50 +1,141 @@
 """Charts for the dashboards, drawn on the server as inline SVG.
 
-pygal needs no JavaScript in the page and nothing from another site.
+pygal needs no JavaScript in the page and nothing from another site. Bars are
+horizontal so that group names stay whole, and each bar is labelled with its
+value in the words the tables use. The page gives each chart its heading, so
+the SVG carries none.
 """
+
+import re
 
 import pygal
 from django.utils.safestring import mark_safe
 from pygal.style import Style
+
+from bowtie.templatetags.bowtie_format import format_duration
+
+MEDIAN_COLOUR = "#3b6fd4"
+P90_COLOUR = "#e0863a"
+RATE_COLOUR = "#3f9d6b"
+ALERT_COLOUR = "#c2423f"
+
+# Leading indicator: more than this share of leads unworked raises the alarm
+# (DESIGN.md §7).
+UNWORKED_ALERT_RATE = 0.10
 
 STYLE = Style(
     background="transparent",
     plot_background="transparent",
     foreground="#1f2933",
     foreground_strong="#1f2933",
-    foreground_subtle="#9aa5b1",
-    colors=("#3b6fd4", "#e0863a", "#3f9d6b", "#c2423f"),
+    foreground_subtle="#d9e2ec",
+    colors=(MEDIAN_COLOUR, P90_COLOUR, RATE_COLOUR, ALERT_COLOUR),
     font_family="system-ui, sans-serif",
+    guide_stroke_color="#d9e2ec",
+    major_guide_stroke_color="#d9e2ec",
+    guide_stroke_dasharray="0",
+    major_guide_stroke_dasharray="0",
+    opacity=".85",
+    opacity_hover=".95",
+    label_font_size=13,
+    major_label_font_size=13,
+    legend_font_size=13,
+    value_font_size=12,
+    tooltip_font_size=13,
+    no_data_font_size=15,
 )
 
+# Drawn at about the width they get on the page, so text keeps its size.
+CHART_WIDTH = 560
+ROW_HEIGHT = 52
+CHART_PADDING = 90
 
-def minutes(seconds: float | None) -> float | None:
-    return round(seconds / 60, 1) if seconds is not None else None
+
+# pygal writes its configuration into a <script> even when told to load no
+# JavaScript; the charts need none of it.
+SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL)
 
 
 def render(chart) -> str:
-    return mark_safe(chart.render(is_unicode=True, disable_xml_declaration=True))
+    svg = chart.render(is_unicode=True, disable_xml_declaration=True)
+    return mark_safe(SCRIPT.sub("", svg))
 
 
-def response_chart(title: str, rows) -> str:
-    chart = pygal.Bar(
-        style=STYLE, height=320, js=[], legend_at_bottom=True, print_values=True,
-        value_formatter=lambda value: f"{value:g} min" if value is not None else "",
-        y_title="minutes", title=title,
+def chart_height(row_count: int) -> int:
+    return CHART_PADDING + ROW_HEIGHT * max(row_count, 1)
+
+
+# Units for the time axis, the first that keeps the longest bar under 120.
+TIME_UNITS = [("minutes", 60), ("hours", 3600), ("days", 86400)]
+TICK_STEPS = [0.5, 1, 2, 5, 10, 15, 20, 30, 60, 120, 240, 600, 1200]
+
+
+def time_unit(longest_seconds: float) -> tuple[str, int]:
+    for name, seconds in TIME_UNITS:
+        if longest_seconds / seconds < 120:
+            return name, seconds
+    return TIME_UNITS[-1]
+
+
+def axis_ticks(longest: float, most: int = 6) -> list[float]:
+    """Round ticks from 0 past `longest`, at most `most` of them plus 0."""
+    step = next(
+        (step for step in TICK_STEPS if longest / step <= most - 1), TICK_STEPS[-1]
     )
+    count = int(longest // step) + 2
+    return [step * index for index in range(count)]
+
+
+def response_chart(rows) -> str:
+    """Median and p90 time to first response, one pair of bars per group.
+
+    Groups without a response have no bar to draw; the page lists them.
+    """
+    rows = [row for row in rows if row.median_seconds is not None]
+    longest = max((row.p90_seconds for row in rows), default=60)
+    unit, unit_seconds = time_unit(longest)
+    chart = pygal.HorizontalBar(
+        style=STYLE, width=CHART_WIDTH, height=chart_height(2 * len(rows)), js=[],
+        legend_at_bottom=True, legend_at_bottom_columns=2, print_values=True,
+        print_values_position="top", truncate_label=-1, truncate_legend=-1,
+        # The axis counts in `unit`; each bar says its own span in words.
+        value_formatter=lambda value: f"{value:g}",
+        formatter=lambda value: format_duration(value * unit_seconds),
+        y_labels=axis_ticks(longest / unit_seconds), x_title=unit,
+        no_data_text="No responses yet", margin_right=80,
+    )
+    # pygal draws the first label at the bottom; reverse to read top-down.
+    rows = rows[::-1]
     chart.x_labels = [row.label for row in rows]
-    chart.add("median", [minutes(row.median_seconds) for row in rows])
-    chart.add("p90", [minutes(row.p90_seconds) for row in rows])
+    chart.add("median", [row.median_seconds / unit_seconds for row in rows])
+    chart.add("p90", [row.p90_seconds / unit_seconds for row in rows])
     return render(chart)
 
 
-def rate_chart(unworked: float | None, conversion: float | None) -> str:
+def rate_chart(rows, rate: str, alert_above: float | None = None) -> str:
+    """One bar per group for a share (`unworked_rate` or `conversion_rate`).
+
+    Bars above `alert_above` are drawn in the alert colour. Groups where the
+    share is undefined (nothing to divide by) are left out.
+    """
+    rows = [row for row in rows if getattr(row, rate) is not None][::-1]
     chart = pygal.HorizontalBar(
-        style=STYLE, height=200, js=[], range=(0, 100), print_values=True,
-        value_formatter=lambda value: f"{value:.1f} %" if value is not None else "",
-        title="Unworked rate and MQL → SQL conversion",
+        style=STYLE, width=CHART_WIDTH, height=chart_height(len(rows)), js=[],
+        range=(0, 100), show_legend=False, print_values=True,
+        print_values_position="top", truncate_label=-1,
+        value_formatter=lambda percent: f"{percent:g}",
+        formatter=lambda percent: f"{percent:g} %",
+        y_labels=[0, 25, 50, 75, 100], x_title="%",
+        no_data_text="Nothing to show yet", margin_right=50,
     )
-    chart.add("unworked", [round(unworked * 100, 1) if unworked is not None else None])
-    chart.add("MQL → SQL", [round(conversion * 100, 1) if conversion is not None
-                            else None])
+    chart.x_labels = [row.label for row in rows]
+    values = []
+    for row in rows:
+        share = getattr(row, rate)
+        is_alert = alert_above is not None and share > alert_above
+        values.append({
+            "value": round(share * 100, 1),
+            "color": ALERT_COLOUR if is_alert else RATE_COLOUR,
+        })
+    chart.add(rate.replace("_", " "), values)
     return render(chart)

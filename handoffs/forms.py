@@ -1,7 +1,13 @@
+import unicodedata
+from functools import cache
+
+import pycountry
 from django import forms
 from django.core import signing
 
+from bowtie.models import Team
 from handoffs.models import Lead, Touch
+from handoffs.normalisation import normalise_submission
 
 FORM_TOKEN_SALT = "bowtie.public-form"
 FORM_TOKEN_MAX_AGE_SECONDS = 6 * 3600
@@ -21,8 +27,49 @@ def is_valid_form_token(token: str) -> bool:
     return True
 
 
+# The form language is the first routing filter for European teams; each
+# language is named in itself, so a visitor finds their own.
+FORM_LANGUAGES = [
+    ("", "—"),
+    ("cs", "Čeština"),
+    ("da", "Dansk"),
+    ("de", "Deutsch"),
+    ("en", "English"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("it", "Italiano"),
+    ("nl", "Nederlands"),
+    ("no", "Norsk"),
+    ("pl", "Polski"),
+    ("pt", "Português"),
+    ("fi", "Suomi"),
+    ("sv", "Svenska"),
+]
+
+
+def unaccented(name: str) -> str:
+    return unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+
+
+@cache
+def country_choices() -> list[tuple[str, str]]:
+    """Every ISO country by its English name, Åland among the As."""
+    countries = [
+        (country.alpha_2, getattr(country, "common_name", country.name))
+        for country in pycountry.countries
+    ]
+    countries.sort(key=lambda choice: unaccented(choice[1]))
+    return [("", "—"), *countries]
+
+
 class PublicLeadForm(forms.Form):
-    """The embeddable form. Field checks live in the intake service."""
+    """The embeddable form.
+
+    The fields are checked by the same normalisation as every other intake
+    door, so the visitor sees every problem at once, next to its field. Country
+    and language are offered as lists but accept any value a site posts, as
+    the API does ("de-AT", "Deutschland").
+    """
 
     FORM_TYPES = [
         ("contact_sales", "Talk to sales"),
@@ -32,19 +79,36 @@ class PublicLeadForm(forms.Form):
 
     first_name = forms.CharField(max_length=100)
     last_name = forms.CharField(max_length=100)
-    email = forms.CharField(label="Work e-mail", max_length=254)
+    email = forms.CharField(
+        label="Work e-mail", max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
     company_name = forms.CharField(label="Company", max_length=200)
     job_title = forms.CharField(max_length=150, required=False)
-    country = forms.CharField(max_length=60, required=False)
-    language = forms.CharField(max_length=20, required=False)
+    country = forms.CharField(
+        max_length=60, required=False, widget=forms.Select(choices=country_choices)
+    )
+    language = forms.CharField(
+        label="Preferred language", max_length=20, required=False,
+        widget=forms.Select(choices=FORM_LANGUAGES),
+    )
     form_type = forms.ChoiceField(label="I want to", choices=FORM_TYPES)
     # The spam trap: hidden from people, filled in by bots.
     website = forms.CharField(required=False, label="Leave this empty")
 
+    def clean(self):
+        data = super().clean()
+        submission = {name: value for name, value in data.items() if name != "website"}
+        for name, errors in normalise_submission(submission).errors.items():
+            if name in self.fields and name not in self.errors:
+                self.add_error(name, errors)
+        return data
+
 
 class TouchForm(forms.Form):
     kind = forms.ChoiceField(
-        choices=[(kind, Touch.Kind(kind).label) for kind in Touch.RESPONSE_KINDS]
+        label="What did you do?",
+        choices=[(kind, Touch.Kind(kind).label) for kind in Touch.RESPONSE_KINDS],
     )
     notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
@@ -57,10 +121,37 @@ class DispositionForm(forms.Form):
             (Lead.Status.NURTURE, "Back to nurture"),
         ]
     )
-    reason = forms.CharField(max_length=200, required=False)
+    reason = forms.CharField(label="Reason", max_length=200, required=False)
 
     def clean(self):
         data = super().clean()
         if data.get("status") == Lead.Status.DISQUALIFIED and not data.get("reason"):
             self.add_error("reason", "Say why the lead is disqualified.")
         return data
+
+
+class DashboardFilterForm(forms.Form):
+    """The period and team of the speed-to-lead dashboard; bad values fall back."""
+
+    PERIODS = [
+        ("7", "last 7 days"),
+        ("30", "last 30 days"),
+        ("90", "last 90 days"),
+        ("365", "last 365 days"),
+    ]
+    DEFAULT_DAYS = 30
+
+    days = forms.TypedChoiceField(
+        label="Period", choices=PERIODS, coerce=int, required=False,
+        empty_value=DEFAULT_DAYS,
+    )
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.all(), required=False, empty_label="all teams"
+    )
+
+    def filters(self) -> tuple[int, Team | None]:
+        self.is_valid()
+        return (
+            self.cleaned_data.get("days") or self.DEFAULT_DAYS,
+            self.cleaned_data.get("team"),
+        )

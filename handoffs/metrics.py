@@ -2,29 +2,67 @@
 
 - Period: leads received from `since` (inclusive) to `until` (exclusive).
 - Response time: first response (the first call, e-mail or meeting, or a
-  disposition) minus receipt, in elapsed seconds. Imported history has no
-  receipt time and is left out of response times and the unworked rate.
+  disposition) minus receipt, in elapsed seconds. Median, and p90 by nearest
+  rank. Imported history has no receipt time and is left out of response
+  times and the unworked rate.
 - Unworked rate: live leads with no response whose first-response deadline has
   passed, over live leads received.
 - MQL → SQL conversion: leads qualified (SQL), over leads whose cycle closed
   (qualified, disqualified or back to nurture), history included.
+
+Each figure is given for all leads of the period, per lead type and per team.
 """
 
 from dataclasses import dataclass
 from statistics import median
 
-from django.db.models import Q
-
 from handoffs.models import Lead, LeadType, Milestone
+
+CLOSED_STATUSES = (Lead.Status.QUALIFIED, Lead.Status.DISQUALIFIED, Lead.Status.NURTURE)
+NO_TEAM = "No team"
 
 
 @dataclass(frozen=True)
-class ResponseStats:
+class GroupStats:
+    """The speed-to-lead figures of one group of leads."""
+
     label: str
     lead_count: int
     responded_count: int
     median_seconds: float | None
     p90_seconds: float | None
+    unworked_count: int
+    qualified_count: int
+    closed_count: int
+
+    @property
+    def unworked_rate(self) -> float | None:
+        return share(self.unworked_count, self.lead_count)
+
+    @property
+    def conversion_rate(self) -> float | None:
+        return share(self.qualified_count, self.closed_count)
+
+
+@dataclass(frozen=True)
+class SpeedToLead:
+    overall: GroupStats
+    by_lead_type: list[GroupStats]
+    by_team: list[GroupStats]
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    lead_type: str
+    team_id: int | None
+    is_historical: bool
+    status: str
+    response_seconds: float | None
+    is_unworked: bool
+
+
+def share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -43,68 +81,73 @@ def leads_in_period(since, until, team=None):
     return leads
 
 
-def response_stats(label: str, rows: list[tuple]) -> ResponseStats:
-    seconds = [
-        (responded - received).total_seconds()
-        for received, responded in rows
-        if responded is not None
+def unworked_lead_ids(leads, now) -> set[int]:
+    """Live leads without a response whose first-response deadline has passed."""
+    return set(
+        leads.filter(
+            is_historical=False,
+            first_response_at__isnull=True,
+            handoffs__milestones__key=Milestone.Key.FIRST_RESPONSE,
+            handoffs__milestones__due_at__lte=now,
+        ).values_list("pk", flat=True)
+    )
+
+
+def lead_rows(leads, now) -> list[LeadRow]:
+    unworked = unworked_lead_ids(leads, now)
+    fields = ("pk", "lead_type", "team", "is_historical", "status", "received_at",
+              "first_response_at")
+    return [
+        LeadRow(
+            lead_type=lead_type,
+            team_id=team_id,
+            is_historical=is_historical,
+            status=status,
+            response_seconds=(responded - received).total_seconds()
+            if responded is not None and not is_historical
+            else None,
+            is_unworked=pk in unworked,
+        )
+        for pk, lead_type, team_id, is_historical, status, received, responded
+        in leads.values_list(*fields)
     ]
-    return ResponseStats(
+
+
+def group_stats(label: str, rows: list[LeadRow]) -> GroupStats:
+    live = [row for row in rows if not row.is_historical]
+    seconds = [row.response_seconds for row in live if row.response_seconds is not None]
+    closed = [row for row in rows if row.status in CLOSED_STATUSES]
+    return GroupStats(
         label=label,
-        lead_count=len(rows),
+        lead_count=len(live),
         responded_count=len(seconds),
         median_seconds=median(seconds) if seconds else None,
         p90_seconds=percentile(seconds, 0.9),
+        unworked_count=sum(row.is_unworked for row in live),
+        qualified_count=sum(row.status == Lead.Status.QUALIFIED for row in closed),
+        closed_count=len(closed),
     )
 
 
-def response_by(leads, group_field: str, labels: dict) -> list[ResponseStats]:
-    rows = leads.filter(is_historical=False).values_list(
-        group_field, "received_at", "first_response_at"
+def grouped_stats(rows: list[LeadRow], key, labels: dict) -> list[GroupStats]:
+    """One GroupStats per value of `key`, sorted by label."""
+    groups: dict = {}
+    for row in rows:
+        groups.setdefault(key(row), []).append(row)
+    named = [(str(labels.get(value, value or NO_TEAM)), value) for value in groups]
+    named.sort(key=lambda pair: pair[0])
+    return [group_stats(label, groups[value]) for label, value in named]
+
+
+def speed_to_lead(leads, now) -> SpeedToLead:
+    """Every figure of the dashboard for the leads of one period."""
+    rows = lead_rows(leads, now)
+    team_names = dict(
+        leads.filter(team__isnull=False).values_list("team", "team__name")
     )
-    grouped: dict = {}
-    for key, received, responded in rows:
-        grouped.setdefault(key, []).append((received, responded))
-    return [
-        response_stats(labels.get(key, key or "No team"), grouped[key])
-        for key in sorted(grouped, key=lambda key: str(labels.get(key, key)))
-    ]
-
-
-def response_by_lead_type(leads) -> list[ResponseStats]:
-    return response_by(leads, "lead_type", dict(LeadType.choices))
-
-
-def response_by_team(leads) -> list[ResponseStats]:
-    names = dict(leads.filter(team__isnull=False).values_list("team", "team__name"))
-    return response_by(leads, "team", names)
-
-
-def overall_response(leads) -> ResponseStats:
-    rows = list(
-        leads.filter(is_historical=False).values_list("received_at", "first_response_at")
+    return SpeedToLead(
+        overall=group_stats("All leads", rows),
+        by_lead_type=grouped_stats(rows, lambda row: row.lead_type,
+                                   dict(LeadType.choices)),
+        by_team=grouped_stats(rows, lambda row: row.team_id, team_names),
     )
-    return response_stats("All leads", rows)
-
-
-def unworked_rate(leads, now) -> tuple[int, int]:
-    live = leads.filter(is_historical=False)
-    overdue = live.filter(
-        first_response_at__isnull=True,
-        handoffs__milestones__key=Milestone.Key.FIRST_RESPONSE,
-        handoffs__milestones__due_at__lte=now,
-    ).distinct()
-    return overdue.count(), live.count()
-
-
-def conversion_rate(leads) -> tuple[int, int]:
-    closed = leads.filter(
-        Q(status=Lead.Status.QUALIFIED)
-        | Q(status=Lead.Status.DISQUALIFIED)
-        | Q(status=Lead.Status.NURTURE)
-    )
-    return closed.filter(status=Lead.Status.QUALIFIED).count(), closed.count()
-
-
-def share(part: int, whole: int) -> float | None:
-    return part / whole if whole else None

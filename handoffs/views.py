@@ -3,6 +3,7 @@
 import csv
 from datetime import timedelta
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,9 +19,11 @@ from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
 from bowtie.models import Person, Team
+from bowtie.templatetags.bowtie_format import format_duration
 from handoffs import metrics
-from handoffs.charts import rate_chart, response_chart
+from handoffs.charts import UNWORKED_ALERT_RATE, rate_chart, response_chart
 from handoffs.forms import (
+    DashboardFilterForm,
     DispositionForm,
     PublicLeadForm,
     TouchForm,
@@ -42,7 +45,10 @@ MANAGING_ROLES = (Person.Role.MANAGER, Person.Role.REVOPS_ADMIN)
 
 
 def person_required(*roles):
-    """Let in signed-in people, optionally only those with one of `roles`."""
+    """Let in signed-in people, optionally only those with one of `roles`.
+
+    The page is rendered in the person's time zone; UTC stays stored.
+    """
 
     def decorator(view):
         @login_required
@@ -51,7 +57,8 @@ def person_required(*roles):
             person = getattr(request.user, "person", None)
             if person is None or (roles and person.role not in roles):
                 raise PermissionDenied
-            return view(request, person, *args, **kwargs)
+            with timezone.override(person.time_zone):
+                return view(request, person, *args, **kwargs)
 
         return wrapper
 
@@ -72,9 +79,8 @@ def managed_teams(person: Person):
 
 def visible_leads(person: Person):
     if person.role in MANAGING_ROLES:
-        return Lead.objects.filter(team__in=managed_teams(person)) | Lead.objects.filter(
-            owner=person
-        )
+        managed = Lead.objects.filter(team__in=managed_teams(person))
+        return managed | Lead.objects.filter(owner=person)
     return Lead.objects.filter(owner=person) | Lead.objects.filter(
         owner__isnull=True, team=person.team_id
     )
@@ -82,31 +88,40 @@ def visible_leads(person: Person):
 
 def breached_subquery():
     return Exists(
-        Milestone.objects.filter(handoff__lead=OuterRef("pk"), breached_at__isnull=False)
+        Milestone.objects.filter(
+            handoff__lead=OuterRef("pk"), breached_at__isnull=False
+        )
+    )
+
+
+def open_leads_by_deadline(leads):
+    """Open leads with their first-response due time, the nearest first."""
+    return (
+        leads_with_due(leads.filter(status__in=Lead.OPEN_STATUSES))
+        .annotate(is_breached=breached_subquery())
+        .order_by(F("first_response_due_at").asc(nulls_last=True), "received_at")
     )
 
 
 @person_required()
 def my_queue(request, person):
-    leads = (
-        leads_with_due(Lead.objects.filter(owner=person, status__in=Lead.OPEN_STATUSES))
-        .annotate(is_breached=breached_subquery())
-        .order_by(F("first_response_due_at").asc(nulls_last=True), "received_at")
-    )
-    return render(request, "handoffs/my_queue.html", {"leads": leads, "now": timezone.now()})
+    leads = open_leads_by_deadline(Lead.objects.filter(owner=person))
+    return render(request, "handoffs/my_queue.html", {"leads": leads})
+
+
+TEAM_QUEUE_LIMIT = 500
 
 
 @person_required(*MANAGING_ROLES)
 def team_queue(request, person):
-    teams = managed_teams(person)
-    leads = (
-        leads_with_due(Lead.objects.filter(team__in=teams, status__in=Lead.OPEN_STATUSES))
-        .annotate(is_breached=breached_subquery())
-        .order_by(F("first_response_due_at").asc(nulls_last=True), "received_at")
+    teams = list(managed_teams(person))
+    leads = list(
+        open_leads_by_deadline(Lead.objects.filter(team__in=teams))[:TEAM_QUEUE_LIMIT]
     )
     breaches = (
         Milestone.objects.filter(
-            handoff__lead__team__in=teams, breached_at__isnull=False, met_at__isnull=True
+            handoff__lead__team__in=teams, breached_at__isnull=False,
+            met_at__isnull=True,
         )
         .select_related("handoff__lead", "handoff__receiver")
         .order_by("-breached_at")[:50]
@@ -115,10 +130,12 @@ def team_queue(request, person):
         request,
         "handoffs/team_queue.html",
         {
-            "leads": leads[:500],
-            "queued": [lead for lead in leads[:500] if lead.owner_id is None],
+            "leads": leads,
+            "is_truncated": len(leads) == TEAM_QUEUE_LIMIT,
+            "queued": [lead for lead in leads if lead.owner_id is None],
             "breaches": breaches,
             "teams": teams,
+            "show_team": len(teams) > 1,
             "now": timezone.now(),
         },
     )
@@ -128,10 +145,33 @@ def get_visible_lead(person: Person, pk: int) -> Lead:
     return get_object_or_404(visible_leads(person).distinct(), pk=pk)
 
 
+ENGAGEMENT_LABELS = {
+    "visits": "Visits",
+    "time_on_site_seconds": "Time on site",
+    "page_views_per_visit": "Pages per visit",
+    "last_activity": "Last activity",
+}
+
+
+def engagement_facts(engagement: dict) -> list[tuple[str, str]]:
+    """The engagement figures of a lead as (label, value) pairs to show."""
+    facts = []
+    for key, value in engagement.items():
+        label = ENGAGEMENT_LABELS.get(key, key.replace("_", " ").capitalize())
+        if key == "time_on_site_seconds":
+            value = format_duration(value)
+        elif isinstance(value, float):
+            value = f"{value:g}"
+        facts.append((label, value))
+    return facts
+
+
 @person_required()
 def lead_detail(request, person, pk):
     lead = get_visible_lead(person, pk)
-    handoff = lead.handoffs.prefetch_related("milestones").order_by("-opened_at").first()
+    handoff = (
+        lead.handoffs.prefetch_related("milestones").order_by("-opened_at").first()
+    )
     decision = lead.decisions.select_related("rule", "team", "person").first()
     context = {
         "lead": lead,
@@ -139,6 +179,7 @@ def lead_detail(request, person, pk):
         "milestones": handoff.milestones.all() if handoff else [],
         "decision": decision,
         "touches": lead.touches.select_related("actor"),
+        "engagement": engagement_facts(lead.engagement),
         "packet": handoff.packet if handoff else {},
         "history": lead.history.select_related("history_user")[:20],
         "touch_form": TouchForm(),
@@ -193,7 +234,7 @@ def lead_disposition(request, person, pk):
             request,
             lambda: disposition_lead(lead, person, form.cleaned_data["status"],
                                      form.cleaned_data["reason"]),
-            "Lead dispositioned.",
+            f"Cycle closed: {Lead.Status(form.cleaned_data['status']).label}.",
         )
     else:
         for errors in form.errors.values():
@@ -201,61 +242,80 @@ def lead_disposition(request, person, pk):
     return redirect("lead-detail", pk=pk)
 
 
-PERIODS = {"7": 7, "30": 30, "90": 90, "365": 365}
-
-
 @person_required()
 def speed_to_lead(request, person):
     now = timezone.now()
-    days = PERIODS.get(request.GET.get("days", "30"), 30)
+    filters = DashboardFilterForm({"days": DashboardFilterForm.DEFAULT_DAYS,
+                                   **request.GET.dict()})
+    days, team = filters.filters()
     since, until = now - timedelta(days=days), now
-    team = None
-    if request.GET.get("team"):
-        team = Team.objects.filter(pk=request.GET["team"]).first()
-    leads = metrics.leads_in_period(since, until, team)
-
-    by_type = metrics.response_by_lead_type(leads)
-    by_team = metrics.response_by_team(leads)
-    overall = metrics.overall_response(leads)
-    unworked, live = metrics.unworked_rate(leads, now)
-    qualified, closed = metrics.conversion_rate(leads)
+    stats = metrics.speed_to_lead(metrics.leads_in_period(since, until, team), now)
 
     if request.GET.get("format") == "csv":
-        return speed_to_lead_csv(by_type, by_team)
+        return speed_to_lead_csv(stats, since, until)
 
+    export_query = {"days": days, "format": "csv"}
+    if team is not None:
+        export_query["team"] = team.pk
     context = {
-        "days": days,
+        "filters": filters,
+        "since": since,
+        "until": until,
         "team": team,
-        "teams": Team.objects.all(),
-        "overall": overall,
-        "by_type": by_type,
-        "by_team": by_team,
-        "unworked": unworked,
-        "live": live,
-        "unworked_rate": metrics.share(unworked, live),
-        "qualified": qualified,
-        "closed": closed,
-        "conversion_rate": metrics.share(qualified, closed),
-        "type_chart": response_chart("Time to first response by lead type", by_type),
-        "team_chart": response_chart("Time to first response by team", by_team),
-        "rate_chart": rate_chart(
-            metrics.share(unworked, live), metrics.share(qualified, closed)
-        ),
-        "query": request.GET.urlencode(),
+        "stats": stats,
+        "overall": stats.overall,
+        "unworked_alert_rate": UNWORKED_ALERT_RATE,
+        "is_unworked_alert": (stats.overall.unworked_rate or 0) > UNWORKED_ALERT_RATE,
+        "type_chart": response_chart(stats.by_lead_type),
+        "team_chart": response_chart(stats.by_team),
+        "unworked_chart": rate_chart(stats.by_team, "unworked_rate",
+                                     alert_above=UNWORKED_ALERT_RATE),
+        "conversion_chart": rate_chart(stats.by_lead_type, "conversion_rate"),
+        "types_without_response": [
+            row.label for row in stats.by_lead_type if row.median_seconds is None
+        ],
+        "teams_without_response": [
+            row.label for row in stats.by_team if row.median_seconds is None
+        ],
+        "export_query": urlencode(export_query),
     }
     return render(request, "handoffs/speed_to_lead.html", context)
 
 
-def speed_to_lead_csv(by_type, by_team) -> HttpResponse:
+CSV_COLUMNS = [
+    "group", "name", "leads", "responded", "median_seconds", "p90_seconds",
+    "unworked", "unworked_rate", "qualified", "closed", "conversion_rate",
+]
+
+
+def csv_number(value: float | None, places: int) -> str:
+    """A number for a spreadsheet: no exponent, no trailing zeros, "" if unknown."""
+    if value is None:
+        return ""
+    return f"{value:.{places}f}".rstrip("0").rstrip(".")
+
+
+def speed_to_lead_csv(stats: metrics.SpeedToLead, since, until) -> HttpResponse:
+    """The dashboard's figures, one row per group; seconds and rates unformatted."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="speed-to-lead.csv"'
+    filename = (
+        f"speed-to-lead-{timezone.localdate(since):%Y-%m-%d}"
+        f"-to-{timezone.localdate(until):%Y-%m-%d}.csv"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
-    writer.writerow(["group", "name", "leads", "responded", "median_seconds",
-                     "p90_seconds"])
-    for group, rows in (("lead type", by_type), ("team", by_team)):
+    writer.writerow(CSV_COLUMNS)
+    groups = [("all", [stats.overall]), ("lead type", stats.by_lead_type),
+              ("team", stats.by_team)]
+    for group, rows in groups:
         for row in rows:
-            writer.writerow([group, row.label, row.lead_count, row.responded_count,
-                             row.median_seconds, row.p90_seconds])
+            writer.writerow([
+                group, row.label, row.lead_count, row.responded_count,
+                csv_number(row.median_seconds, 1), csv_number(row.p90_seconds, 1),
+                row.unworked_count, csv_number(row.unworked_rate, 4),
+                row.qualified_count, row.closed_count,
+                csv_number(row.conversion_rate, 4),
+            ])
     return response
 
 
@@ -263,7 +323,9 @@ def speed_to_lead_csv(by_type, by_team) -> HttpResponse:
 @xframe_options_exempt
 def public_form(request):
     if request.method != "POST":
-        return render_public_form(request, PublicLeadForm())
+        # The embedding site may preset the language of its pages: ?language=de
+        initial = {"language": request.GET.get("language", "")}
+        return render_public_form(request, PublicLeadForm(initial=initial))
 
     if is_ratelimited(request, group="public-form", key="ip",
                       rate=settings.BOWTIE_FORM_RATE_LIMIT, increment=True):

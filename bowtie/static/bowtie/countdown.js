@@ -1,22 +1,42 @@
 // Live countdowns for every <time class="countdown" datetime="...">.
+//
+// Under an hour: "4:59 left"; under a day: "3:05:09 left"; longer: "13 d 23 h
+// left". Past the deadline the same span reads "overdue". The server renders
+// the due time as text, which stays if scripts are off.
 (function () {
-  function format(seconds) {
-    const sign = seconds < 0 ? "-" : "";
-    seconds = Math.abs(Math.round(seconds));
-    const h = Math.floor(seconds / 3600);
-    const m = Math.floor((seconds % 3600) / 60);
-    const s = seconds % 60;
-    const pad = (n) => String(n).padStart(2, "0");
-    return sign + (h ? h + ":" + pad(m) : m) + ":" + pad(s);
+  var SOON_SECONDS = 60;
+
+  function pad(n) {
+    return String(n).padStart(2, "0");
   }
+
+  function format(seconds) {
+    seconds = Math.floor(Math.abs(seconds));
+    var d = Math.floor(seconds / 86400);
+    var h = Math.floor((seconds % 86400) / 3600);
+    var m = Math.floor((seconds % 3600) / 60);
+    var s = seconds % 60;
+    if (d) return d + " d" + (h ? " " + h + " h" : "");
+    if (h) return h + ":" + pad(m) + ":" + pad(s);
+    return m + ":" + pad(s);
+  }
+
   function tick() {
+    var now = Date.now();
     document.querySelectorAll("time.countdown").forEach(function (element) {
-      const left = (Date.parse(element.getAttribute("datetime")) - Date.now()) / 1000;
-      element.textContent = left >= 0 ? format(left) + " left" : format(left) + " overdue";
+      var due = Date.parse(element.getAttribute("datetime"));
+      var left = (due - now) / 1000;
+      // Round towards the deadline, so "0:00 left" is never shown while late.
+      var shown = left >= 0 ? Math.ceil(left) : Math.floor(-left);
+      element.textContent = format(shown) + (left >= 0 ? " left" : " overdue");
       element.classList.toggle("overdue", left < 0);
-      element.title = new Date(element.getAttribute("datetime")).toLocaleString();
+      element.classList.toggle("soon", left >= 0 && left <= SOON_SECONDS);
+      if (!element.title) {
+        element.title = "Due " + new Date(due).toLocaleString();
+      }
     });
   }
+
   document.addEventListener("DOMContentLoaded", function () {
     tick();
     setInterval(tick, 1000);
