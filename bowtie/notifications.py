@@ -8,6 +8,7 @@ workers never send the same one.
 """
 
 import logging
+import zoneinfo
 from datetime import timedelta
 
 import httpx
@@ -23,6 +24,12 @@ logger = logging.getLogger(__name__)
 
 CLAIM_LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 8
+
+
+def in_zone_of(person: Person, moment) -> str:
+    """Format a stored UTC time as the recipient reads it, zone included."""
+    local = moment.astimezone(zoneinfo.ZoneInfo(person.time_zone))
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
 def notify(person: Person, event_key: str, subject: str, body: str, url: str,

@@ -1,8 +1,9 @@
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from bowtie.models import Person
+from bowtie.models import Notification, Person
 
 
 @login_required
@@ -35,3 +36,14 @@ def notifications(request):
             "bowtie/notifications.html",
             {"items": items, "has_unread": any(not item.read_at for item in items)},
         )
+
+
+@require_POST
+@login_required
+def open_notification(request, pk):
+    """Mark one notification read and go to what it is about."""
+    person = getattr(request.user, "person", None)
+    notification = get_object_or_404(Notification, pk=pk, recipient=person)
+    if notification.read_at is None:
+        Notification.objects.filter(pk=pk).update(read_at=timezone.now())
+    return redirect(notification.url or "notifications")

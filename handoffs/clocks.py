@@ -9,8 +9,9 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Q
+from django.urls import reverse
 
-from bowtie.notifications import notify
+from bowtie.notifications import in_zone_of, notify
 from handoffs.models import ClockType, Handoff, Milestone, SlaPolicy
 
 logger = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ def record_breach(milestone_id: int, now) -> bool:
                 event_key=f"milestone:{milestone.pk}:breached",
                 subject=f"SLA breached: {milestone.label} for {handoff.subject}",
                 body=(
-                    f"{milestone.label} was due {milestone.due_at:%Y-%m-%d %H:%M} UTC "
+                    f"{milestone.label} was due {in_zone_of(recipient, milestone.due_at)} "
                     f"and is now {int(late.total_seconds() // 60)} min overdue."
                 ),
                 url=handoff_url(handoff),
@@ -114,7 +115,7 @@ def record_breach(milestone_id: int, now) -> bool:
 
 def handoff_url(handoff: Handoff) -> str:
     if handoff.lead_id:
-        return f"/leads/{handoff.lead_id}/"
+        return reverse("lead-detail", args=[handoff.lead_id])
     return ""
 
 

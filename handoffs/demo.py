@@ -107,7 +107,7 @@ LEADS = [
     ("siobhan@liffey-labs.ie", "Siobhán", "Murphy", "Liffey Labs", "IE", "en",
      "contact_sales", "", 240, "qualified"),
     ("marco.bianchi@gmail.com", "Marco", "Bianchi", "Bianchi Consulting", "IT", "it",
-     "content_download", "", 600, "nurture"),
+     "content_download", "", 4320, "nurture"),
     ("j.doe@example-spam.biz", "John", "Doe", "Example", "US", "en",
      "", "", 1500, "disqualified"),
     ("lukas.meier@alpen-data.ch", "Lukas", "Meier", "Alpen Data", "CH", "de",
@@ -231,8 +231,17 @@ def create_leads(people: dict[str, Person], now) -> None:
     clocks.sweep_due_milestones(now)
 
 
+# How long each demo rep took to answer, so the dashboard has a spread.
+RESPONSE_DELAYS = {
+    "working": timedelta(minutes=8, seconds=20),
+    "qualified": timedelta(minutes=2, seconds=10),
+    "nurture": timedelta(hours=26),
+    "disqualified": timedelta(minutes=14),
+}
+
+
 def play_outcome(lead: Lead, worker: Person, outcome: str, received_at) -> None:
-    responded_at = received_at + timedelta(minutes=2, seconds=40)
+    responded_at = received_at + RESPONSE_DELAYS.get(outcome, timedelta(0))
     if outcome == "accepted":
         accept_lead(lead, worker, now=received_at + timedelta(minutes=1))
     elif outcome == "working":

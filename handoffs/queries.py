@@ -2,7 +2,10 @@
 
 from django.db.models import OuterRef, Subquery
 
+from bowtie.models import Person, Team
 from handoffs.models import Handoff, Lead, Milestone
+
+MANAGING_ROLES = (Person.Role.MANAGER, Person.Role.REVOPS_ADMIN)
 
 
 def first_response_due_subquery():
@@ -26,4 +29,27 @@ def leads_with_due(queryset=None):
     queryset = queryset if queryset is not None else Lead.objects.all()
     return queryset.select_related("owner", "team", "account").annotate(
         first_response_due_at=first_response_due_subquery()
+    )
+
+
+def managed_teams(person: Person):
+    """Teams a manager heads, their sub-teams and their own; RevOps sees all."""
+    if person.role == Person.Role.REVOPS_ADMIN:
+        return Team.objects.all()
+    headed = Team.objects.filter(head=person)
+    return Team.objects.filter(
+        pk__in=headed.values("pk").union(
+            Team.objects.filter(parent__in=headed).values("pk"),
+            Team.objects.filter(pk=person.team_id).values("pk"),
+        )
+    )
+
+
+def visible_leads(person: Person):
+    """Leads a person may open: their own, their queue, and managed teams'."""
+    if person.role in MANAGING_ROLES:
+        managed = Lead.objects.filter(team__in=managed_teams(person))
+        return managed | Lead.objects.filter(owner=person)
+    return Lead.objects.filter(owner=person) | Lead.objects.filter(
+        owner__isnull=True, team=person.team_id
     )

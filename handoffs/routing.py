@@ -7,6 +7,8 @@ the rotation one at a time and in the same order as they would one by one.
 
 from dataclasses import dataclass, field
 
+import pycountry
+
 from django.db.models import Count, Q
 
 from bowtie.models import Person, Team, Territory
@@ -18,6 +20,18 @@ from handoffs.rotation import (
     weighted_sequence,
 )
 from handoffs.rules import conditions_match
+
+
+HOW_CHOSEN = {
+    Team.Distribution.ROUND_ROBIN: "next eligible in the round-robin",
+    Team.Distribution.WEIGHTED: "next eligible in the weighted rotation",
+    Team.Distribution.CAPACITY: "eligible with the most spare capacity",
+}
+
+
+def language_name(code: str) -> str:
+    language = pycountry.languages.get(alpha_2=code)
+    return language.name if language else code
 
 
 @dataclass
@@ -90,7 +104,7 @@ def ineligibility(person: Person, open_count: int, language: str, now) -> str:
     if person.capacity is not None and open_count >= person.capacity:
         return f"at capacity ({open_count}/{person.capacity})"
     if language and person.languages and language not in person.languages:
-        return f"does not speak {language}"
+        return f"does not speak {language_name(language)}"
     return ""
 
 
@@ -159,6 +173,6 @@ def distribute_in_team(team: Team, fields: dict, now, rule=None) -> RoutingOutco
         person=person,
         rule=rule,
         candidates=candidates,
-        reason=f"Matched {via} to {team}; next eligible in its "
-        f"{team.get_distribution_display().lower()}: {person}.",
+        reason=f"Matched {via} to {team}; {HOW_CHOSEN[team.distribution]}: "
+        f"{person}.",
     )

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from bowtie.domains import is_free_mail
 from bowtie.models import AccountDomain, Person
-from bowtie.notifications import notify
+from bowtie.notifications import in_zone_of, notify
 from handoffs import clocks
 from handoffs.classification import classify_lead
 from handoffs.models import (
@@ -155,14 +155,17 @@ def create_lead(values, engagement, channel, now, historical, status) -> Lead:
         apply_score(lead, values, engagement, account is not None)
     if status not in Lead.OPEN_STATUSES:
         lead.closed_at = now
-    with transaction.atomic():
-        lead.save()
 
+    # Routed before the first save, so the audit history starts with the owner.
+    # If the save then loses a race for this person's open cycle, the whole
+    # transaction rolls back, rotation pointer included.
     outcome = route_lead(values | {"lead_type": lead_type, "score": lead.score},
                          account, now)
     lead.team = outcome.team
     lead.owner = outcome.person
-    Lead.objects.filter(pk=lead.pk).update(team=lead.team, owner=lead.owner)
+    with transaction.atomic():
+        lead.save()
+
     RoutingDecision.objects.create(
         lead=lead, step=outcome.step, rule=outcome.rule, team=outcome.team,
         person=outcome.person, reason=outcome.reason, candidates=outcome.candidates,
@@ -241,12 +244,6 @@ def lead_url(lead: Lead) -> str:
 
 def announce_new_lead(lead: Lead, handoff: Handoff, now) -> None:
     first_response = handoff.milestones.filter(key=Milestone.Key.FIRST_RESPONSE).first()
-    # With the date: a nurture lead is due days later, not at that hour today.
-    due = (
-        f" Respond by {first_response.due_at:%Y-%m-%d %H:%M} UTC."
-        if first_response
-        else ""
-    )
     if lead.owner is not None:
         recipient, subject = lead.owner, f"New lead: {lead.display_name}"
     elif lead.team is not None and lead.team.head is not None:
@@ -254,6 +251,13 @@ def announce_new_lead(lead: Lead, handoff: Handoff, now) -> None:
         subject = f"Lead waiting in the {lead.team} fallback queue"
     else:
         return
+
+    # With the date: a nurture lead is due days later, not at that hour today.
+    due = (
+        f" Respond by {in_zone_of(recipient, first_response.due_at)}."
+        if first_response
+        else ""
+    )
     notify(
         recipient,
         event_key=f"lead:{lead.pk}:assigned:{handoff.pk}",

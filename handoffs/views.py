@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
-from bowtie.models import Person, Team
+from bowtie.models import Person
 from bowtie.templatetags.bowtie_format import format_duration
 from handoffs import metrics
 from handoffs.charts import UNWORKED_ALERT_RATE, rate_chart, response_chart
@@ -31,7 +31,12 @@ from handoffs.forms import (
     issue_form_token,
 )
 from handoffs.models import IntakeChannel, Lead, Milestone
-from handoffs.queries import leads_with_due
+from handoffs.queries import (
+    MANAGING_ROLES,
+    leads_with_due,
+    managed_teams,
+    visible_leads,
+)
 from handoffs.services import (
     ActionRefused,
     IntakeRejected,
@@ -40,8 +45,6 @@ from handoffs.services import (
     intake_lead,
     log_touch,
 )
-
-MANAGING_ROLES = (Person.Role.MANAGER, Person.Role.REVOPS_ADMIN)
 
 
 def person_required(*roles):
@@ -63,27 +66,6 @@ def person_required(*roles):
         return wrapper
 
     return decorator
-
-
-def managed_teams(person: Person):
-    if person.role == Person.Role.REVOPS_ADMIN:
-        return Team.objects.all()
-    headed = Team.objects.filter(head=person)
-    return Team.objects.filter(
-        pk__in=headed.values("pk").union(
-            Team.objects.filter(parent__in=headed).values("pk"),
-            Team.objects.filter(pk=person.team_id).values("pk"),
-        )
-    )
-
-
-def visible_leads(person: Person):
-    if person.role in MANAGING_ROLES:
-        managed = Lead.objects.filter(team__in=managed_teams(person))
-        return managed | Lead.objects.filter(owner=person)
-    return Lead.objects.filter(owner=person) | Lead.objects.filter(
-        owner__isnull=True, team=person.team_id
-    )
 
 
 def breached_subquery():

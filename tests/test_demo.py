@@ -21,6 +21,6 @@ def test_demo_routes_nordic_lead_to_fallback_queue_with_reasons(db):
     assert decision.step == "fallback_queue"
     assert decision.reason == (
         "Matched rule “Nordic languages to Nordics” to Inbound Nordics, but nobody "
-        "there is eligible (Astrid Berg: does not speak fi; Mikko Virtanen: out of "
+        "there is eligible (Astrid Berg: does not speak Finnish; Mikko Virtanen: out of "
         "office): waiting in the team's fallback queue."
     )

@@ -8,6 +8,7 @@ import time_machine
 
 from bowtie.models import ApiToken, Notification
 from handoffs.models import Lead, RoutingDecision, Touch
+from handoffs.services import intake_lead
 from tests.factories import ApiTokenFactory
 
 NOW = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
@@ -83,7 +84,7 @@ def test_post_lead_answers_201_with_owner_type_score_due_and_reason(
         "third_party_score": None,
         "due_at": "2025-03-04T09:05:00Z",
         "routing_reason": "Matched rule “Everything else” to Inbound EMEA; next "
-        "eligible in its round-robin: Rep A.",
+        "eligible in the round-robin: Rep A.",
         "received_at": "2025-03-04T09:00:00Z",
         "first_response_at": None,
         "closed_at": None,
@@ -286,5 +287,28 @@ def test_list_leads_costs_three_queries_for_one_lead_or_many(
 
 def test_list_leads_answers_403_to_a_write_only_token(client, sales_team, writer):
     response = client.get("/api/leads", HTTP_AUTHORIZATION=f"Bearer {WRITER_KEY}")
+
+    assert response.status_code == 403
+
+
+def test_lead_api_lists_only_visible_leads_to_a_signed_in_rep(client, sales_team):
+    rep_a, rep_b, _ = sales_team["reps"]
+    intake_lead({"email": "first@example.org"}, channel="api")
+    intake_lead({"email": "second@example.org"}, channel="api")
+    client.force_login(rep_b.user)
+
+    response = client.get("/api/leads")
+
+    assert response.status_code == 200
+    assert [lead["email"] for lead in response.json()["results"]] == [
+        "second@example.org"
+    ]
+
+
+def test_lead_api_refuses_a_signed_in_user_without_a_person(client, django_user_model):
+    user = django_user_model.objects.create_user("no-person", password="x")
+    client.force_login(user)
+
+    response = client.get("/api/leads")
 
     assert response.status_code == 403

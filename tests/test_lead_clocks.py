@@ -169,14 +169,14 @@ def test_breach_notifies_the_owner_in_app_and_by_email(
     assert notification.recipient == rep
     assert notification.subject == "SLA breached: First response for Zoë Doe"
     assert notification.body == (
-        "First response was due 2025-03-04 09:05 UTC and is now 2 min overdue."
+        "First response was due 2025-03-04 10:05 CET and is now 2 min overdue."
     )
     assert notification.url == f"/leads/{lead.pk}/"
     assert notification.created_at == swept_at
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [rep.email]
     assert mail.outbox[0].body == (
-        "First response was due 2025-03-04 09:05 UTC and is now 2 min overdue.\n\n"
+        "First response was due 2025-03-04 10:05 CET and is now 2 min overdue.\n\n"
         f"{settings.BOWTIE_BASE_URL}/leads/{lead.pk}/"
     )
 

@@ -42,7 +42,7 @@ def test_assignment_notifies_the_owner_in_app_and_by_email(
     assert notification.event_key == f"lead:{lead.pk}:assigned:{handoff.pk}"
     assert notification.subject == "New lead: Zoë Doe"
     assert notification.body == (
-        "Hand-raiser lead from Globex. Respond by 2025-03-04 09:05 UTC."
+        "Hand-raiser lead from Globex. Respond by 2025-03-04 10:05 CET."
     )
     assert notification.url == f"/leads/{lead.pk}/"
     assert notification.created_at == NOW
@@ -51,7 +51,7 @@ def test_assignment_notifies_the_owner_in_app_and_by_email(
     assert mail.outbox[0].to == [rep.email]
     assert mail.outbox[0].subject == "New lead: Zoë Doe"
     assert mail.outbox[0].body == (
-        "Hand-raiser lead from Globex. Respond by 2025-03-04 09:05 UTC.\n\n"
+        "Hand-raiser lead from Globex. Respond by 2025-03-04 10:05 CET.\n\n"
         f"{settings.BOWTIE_BASE_URL}/leads/{lead.pk}/"
     )
     assert Delivery.objects.get().status == "sent"
@@ -65,7 +65,7 @@ def test_assignment_names_the_day_a_nurture_lead_is_due(
                      "form_type": "webinar"}, channel="form")
 
     assert Notification.objects.get().body == (
-        "Content / webinar nurture lead from Globex. Respond by 2025-03-08 09:00 UTC."
+        "Content / webinar nurture lead from Globex. Respond by 2025-03-08 10:00 CET."
     )
 
 

@@ -82,7 +82,7 @@ def test_form_creates_a_lead_routed_like_the_api(client, sales_team, frozen):
     assert lead.language == "de"
     assert lead.owner == sales_team["reps"][0]
     assert decision.reason == (
-        "Matched rule “Everything else” to Inbound EMEA; next eligible in its "
+        "Matched rule “Everything else” to Inbound EMEA; next eligible in the "
         "round-robin: Rep A."
     )
     assert Milestone.objects.get(handoff__lead=lead, key="first_response").due_at == (

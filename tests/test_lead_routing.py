@@ -124,7 +124,7 @@ def test_rule_on_language_sends_lead_to_its_team(sales_team, dach_team):
     assert decision.step == "rule"
     assert decision.rule == rule
     assert decision.reason == (
-        "Matched rule “German speakers” to DACH; next eligible in its "
+        "Matched rule “German speakers” to DACH; next eligible in the "
         "round-robin: Dieter."
     )
 
@@ -351,7 +351,7 @@ def test_only_eligible_people_get_leads(db):
         ("Ina Inactive", False, "inactive"),
         ("Otto Away", False, "out of office"),
         ("Cap Full", False, "at capacity (1/1)"),
-        ("Fran French", False, "does not speak de"),
+        ("Fran French", False, "does not speak German"),
         ("Eve Eligible", True, ""),
     ]
 
@@ -423,7 +423,7 @@ def test_routing_decision_is_stored_with_its_rule(sales_team):
     assert decision.person == sales_team["reps"][0]
     assert decision.decided_at == NOW
     assert decision.reason == (
-        "Matched rule “Everything else” to Inbound EMEA; next eligible in its "
+        "Matched rule “Everything else” to Inbound EMEA; next eligible in the "
         "round-robin: Rep A."
     )
     assert [candidate["eligible"] for candidate in decision.candidates] == [

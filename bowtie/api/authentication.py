@@ -50,13 +50,18 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
 
 class HasTokenScope:
-    """Allow a token only with the view's `required_scope`; people pass."""
+    """Allow a token only with the view's `required_scope`.
+
+    A signed-in browser session passes only for a user linked to a Person;
+    the view then narrows its rows to what that person may see.
+    """
 
     def has_permission(self, request, view):
         token = request.auth if isinstance(request.auth, ApiToken) else None
-        if token is None:
-            return bool(request.user and request.user.is_authenticated)
-        return token.has_scope(view.required_scope)
+        if token is not None:
+            return token.has_scope(view.required_scope)
+        user = request.user
+        return bool(user and user.is_authenticated and getattr(user, "person", None))
 
     def has_object_permission(self, request, view, obj):
         return True

@@ -6,8 +6,8 @@ from rest_framework.response import Response
 from bowtie.api.authentication import HasTokenScope
 from handoffs.api.filters import LeadFilterSet
 from handoffs.api.serializers import LeadSerializer
-from handoffs.models import IntakeChannel
-from handoffs.queries import leads_with_due
+from handoffs.models import IntakeChannel, Lead
+from handoffs.queries import leads_with_due, visible_leads
 from handoffs.services import IntakeRejected, intake_lead
 
 
@@ -30,7 +30,11 @@ class LeadViewSet(
     pagination_class = LeadPagination
 
     def get_queryset(self):
-        return leads_with_due().prefetch_related("decisions")
+        leads = Lead.objects.all()
+        person = getattr(self.request.user, "person", None)
+        if person is not None:
+            leads = visible_leads(person).distinct()
+        return leads_with_due(leads).prefetch_related("decisions")
 
     @property
     def required_scope(self):
