@@ -10,7 +10,7 @@ def test_demo_workspace_has_leads_in_every_state(db, django_capture_on_commit_ca
     assert statuses == {"new", "working", "qualified", "disqualified", "nurture"}
     assert Lead.objects.filter(owner__isnull=True, team__name="Inbound Nordics").count() == 1
     assert RoutingDecision.objects.filter(step="account_owner").count() == 2
-    assert Milestone.objects.filter(breached_at__isnull=False).count() == 3
+    assert Milestone.objects.filter(breached_at__isnull=False).count() == 4
     assert logins["jonas"] == "bowtie-demo"
 
 
