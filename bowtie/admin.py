@@ -47,8 +47,16 @@ class TeamAdmin(SimpleHistoryAdmin):
 
 @admin.register(Person)
 class PersonAdmin(SimpleHistoryAdmin):
-    list_display = ["full_name", "email", "role", "team", "manager", "is_active",
-                    "capacity", "time_zone"]
+    list_display = [
+        "full_name",
+        "email",
+        "role",
+        "team",
+        "manager",
+        "is_active",
+        "capacity",
+        "time_zone",
+    ]
     list_filter = ["role", "team", "is_active"]
     search_fields = ["full_name", "email"]
     autocomplete_fields = ["user", "team", "manager"]
@@ -125,8 +133,14 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["name", "key_prefix", "scopes", "created_at", "last_used_at",
-                    "revoked_at"]
+    list_display = [
+        "name",
+        "key_prefix",
+        "scopes",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     readonly_fields = ["key_prefix", "created_at", "last_used_at"]
     actions = ["revoke"]
 
@@ -141,8 +155,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
         if change:
             return
         try:
-            token, key = issue_api_token(obj.name, obj.scopes or [],
-                                         getattr(request.user, "person", None))
+            token, key = issue_api_token(
+                obj.name, obj.scopes or [], getattr(request.user, "person", None)
+            )
         except ValueError as error:
             messages.error(request, str(error))
             return

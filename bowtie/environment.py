@@ -6,12 +6,11 @@ failing later in a request. `.env.example` lists the same variables.
 """
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.core.exceptions import ImproperlyConfigured
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 REPOSITORY_ROOT = Path(__file__).resolve().parent.parent
 

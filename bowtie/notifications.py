@@ -32,10 +32,13 @@ def in_zone_of(person: Person, moment) -> str:
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
-def notify(person: Person, event_key: str, subject: str, body: str, url: str,
-           now) -> Notification:
+def notify(
+    person: Person, event_key: str, subject: str, body: str, url: str, now
+) -> Notification:
     """Record a notification for one event; a repeated event changes nothing."""
-    existing = Notification.objects.filter(recipient=person, event_key=event_key).first()
+    existing = Notification.objects.filter(
+        recipient=person, event_key=event_key
+    ).first()
     if existing:
         return existing
 
@@ -73,8 +76,9 @@ def enqueue_delivery(delivery_id: int) -> None:
         deliver.delay(delivery_id)
     except Exception:
         # The broker is down: the row stays pending and the outbox sweep sends it.
-        logger.warning("delivery %s left for the outbox sweep", delivery_id,
-                       exc_info=True)
+        logger.warning(
+            "delivery %s left for the outbox sweep", delivery_id, exc_info=True
+        )
 
 
 def claim_delivery(delivery_id: int, now) -> bool:
@@ -140,8 +144,9 @@ def record_failed_attempt(delivery: Delivery, error: Exception, now) -> str:
         claimed_until=retry_at,
         last_error=str(error)[:2000],
     )
-    logger.warning("delivery %s failed (attempt %s)", delivery.pk, attempts,
-                   exc_info=True)
+    logger.warning(
+        "delivery %s failed (attempt %s)", delivery.pk, attempts, exc_info=True
+    )
     return "failed" if gave_up else "retry"
 
 

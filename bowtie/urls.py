@@ -17,8 +17,11 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("notifications/", views.notifications, name="notifications"),
-    path("notifications/<int:pk>/open/", views.open_notification,
-         name="notification-open"),
+    path(
+        "notifications/<int:pk>/open/",
+        views.open_notification,
+        name="notification-open",
+    ),
     path("admin/", admin.site.urls),
     path("api/", include(api.urls)),
     path("", include("handoffs.urls")),

@@ -50,8 +50,17 @@ class DecisionInline(TouchInline):
 
 @admin.register(Lead)
 class LeadAdmin(ReadOnlyAdmin):
-    list_display = ["display_name", "email", "lead_type", "status", "owner", "team",
-                    "score", "received_at", "first_response_at"]
+    list_display = [
+        "display_name",
+        "email",
+        "lead_type",
+        "status",
+        "owner",
+        "team",
+        "score",
+        "received_at",
+        "first_response_at",
+    ]
     list_filter = ["status", "lead_type", "channel", "team", "is_historical"]
     search_fields = ["email", "first_name", "last_name", "company_name", "external_id"]
     list_select_related = ["owner", "team"]
@@ -63,8 +72,14 @@ class MilestoneInline(admin.TabularInline):
     model = Milestone
     extra = 0
     can_delete = False
-    readonly_fields = ["label", "clock_type", "started_at", "due_at", "met_at",
-                       "breached_at"]
+    readonly_fields = [
+        "label",
+        "clock_type",
+        "started_at",
+        "due_at",
+        "met_at",
+        "breached_at",
+    ]
     fields = readonly_fields
 
     def has_add_permission(self, request, obj=None):
@@ -73,8 +88,14 @@ class MilestoneInline(admin.TabularInline):
 
 @admin.register(Handoff)
 class HandoffAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "kind", "state", "receiving_team", "receiver",
-                    "opened_at"]
+    list_display = [
+        "__str__",
+        "kind",
+        "state",
+        "receiving_team",
+        "receiver",
+        "opened_at",
+    ]
     list_filter = ["kind", "state", "receiving_team"]
     list_select_related = ["receiving_team", "receiver"]
     inlines = [MilestoneInline]
@@ -90,8 +111,15 @@ class RoutingRuleAdmin(SimpleHistoryAdmin):
 
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(SimpleHistoryAdmin):
-    list_display = ["handoff_kind", "milestone_key", "lead_type", "label",
-                    "target_seconds", "clock_type", "is_active"]
+    list_display = [
+        "handoff_kind",
+        "milestone_key",
+        "lead_type",
+        "label",
+        "target_seconds",
+        "clock_type",
+        "is_active",
+    ]
     list_filter = ["handoff_kind", "clock_type", "is_active"]
 
 

@@ -95,14 +95,23 @@ def response_chart(rows) -> str:
     longest = max((row.p90_seconds for row in rows), default=60)
     unit, unit_seconds = time_unit(longest)
     chart = pygal.HorizontalBar(
-        style=STYLE, width=CHART_WIDTH, height=chart_height(2 * len(rows)), js=[],
-        legend_at_bottom=True, legend_at_bottom_columns=2, print_values=True,
-        print_values_position="top", truncate_label=-1, truncate_legend=-1,
+        style=STYLE,
+        width=CHART_WIDTH,
+        height=chart_height(2 * len(rows)),
+        js=[],
+        legend_at_bottom=True,
+        legend_at_bottom_columns=2,
+        print_values=True,
+        print_values_position="top",
+        truncate_label=-1,
+        truncate_legend=-1,
         # The axis counts in `unit`; each bar says its own span in words.
         value_formatter=lambda value: f"{value:g}",
         formatter=lambda value: format_duration(value * unit_seconds),
-        y_labels=axis_ticks(longest / unit_seconds), x_title=unit,
-        no_data_text="No responses yet", margin_right=80,
+        y_labels=axis_ticks(longest / unit_seconds),
+        x_title=unit,
+        no_data_text="No responses yet",
+        margin_right=80,
     )
     # pygal draws the first label at the bottom; reverse to read top-down.
     rows = rows[::-1]
@@ -120,22 +129,32 @@ def rate_chart(rows, rate: str, alert_above: float | None = None) -> str:
     """
     rows = [row for row in rows if getattr(row, rate) is not None][::-1]
     chart = pygal.HorizontalBar(
-        style=STYLE, width=CHART_WIDTH, height=chart_height(len(rows)), js=[],
-        range=(0, 100), show_legend=False, print_values=True,
-        print_values_position="top", truncate_label=-1,
+        style=STYLE,
+        width=CHART_WIDTH,
+        height=chart_height(len(rows)),
+        js=[],
+        range=(0, 100),
+        show_legend=False,
+        print_values=True,
+        print_values_position="top",
+        truncate_label=-1,
         value_formatter=lambda percent: f"{percent:g}",
         formatter=lambda percent: f"{percent:g} %",
-        y_labels=[0, 25, 50, 75, 100], x_title="%",
-        no_data_text="Nothing to show yet", margin_right=50,
+        y_labels=[0, 25, 50, 75, 100],
+        x_title="%",
+        no_data_text="Nothing to show yet",
+        margin_right=50,
     )
     chart.x_labels = [row.label for row in rows]
     values = []
     for row in rows:
         share = getattr(row, rate)
         is_alert = alert_above is not None and share > alert_above
-        values.append({
-            "value": round(share * 100, 1),
-            "color": ALERT_COLOUR if is_alert else RATE_COLOUR,
-        })
+        values.append(
+            {
+                "value": round(share * 100, 1),
+                "color": ALERT_COLOUR if is_alert else RATE_COLOUR,
+            }
+        )
     chart.add(rate.replace("_", " "), values)
     return render(chart)

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.urls import reverse
 
 from bowtie.notifications import in_zone_of, notify
-from handoffs.models import ClockType, Handoff, Milestone, SlaPolicy
+from handoffs.models import Handoff, Milestone, SlaPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,9 @@ def record_breach(milestone_id: int, now) -> bool:
     """
     with transaction.atomic():
         claimed = Milestone.objects.filter(
-            pk=milestone_id, met_at__isnull=True, breached_at__isnull=True,
+            pk=milestone_id,
+            met_at__isnull=True,
+            breached_at__isnull=True,
             due_at__lte=now,
         ).update(breached_at=now)
         if claimed != 1:
@@ -103,8 +105,9 @@ def record_breach(milestone_id: int, now) -> bool:
                 event_key=f"milestone:{milestone.pk}:breached",
                 subject=f"SLA breached: {milestone.label} for {handoff.subject}",
                 body=(
-                    f"{milestone.label} was due {in_zone_of(recipient, milestone.due_at)} "
-                    f"and is now {int(late.total_seconds() // 60)} min overdue."
+                    f"{milestone.label} was due "
+                    f"{in_zone_of(recipient, milestone.due_at)} and is now "
+                    f"{int(late.total_seconds() // 60)} min overdue."
                 ),
                 url=handoff_url(handoff),
                 now=now,

@@ -44,21 +44,74 @@ PEOPLE = [
     ("jonas", "Jonas Weber", Person.Role.SDR, "Inbound DACH", ["de", "en"], 25, 1),
     ("lena", "Lena Fischer", Person.Role.SDR, "Inbound DACH", ["de", "en"], 25, 1),
     ("felix", "Felix Brandt", Person.Role.SDR, "Inbound DACH", ["de"], 25, 1),
-    ("sven", "Sven Lund", Person.Role.MANAGER, "Inbound Nordics", ["sv", "en"], None, 1),
-    ("astrid", "Astrid Berg", Person.Role.SDR, "Inbound Nordics", ["sv", "no", "en"],
-     20, 2),
-    ("mikko", "Mikko Virtanen", Person.Role.SDR, "Inbound Nordics", ["fi", "en"], 20, 1),
-    ("olivia", "Olivia Hart", Person.Role.MANAGER, "Inbound UK & Ireland", ["en"],
-     None, 1),
+    (
+        "sven",
+        "Sven Lund",
+        Person.Role.MANAGER,
+        "Inbound Nordics",
+        ["sv", "en"],
+        None,
+        1,
+    ),
+    (
+        "astrid",
+        "Astrid Berg",
+        Person.Role.SDR,
+        "Inbound Nordics",
+        ["sv", "no", "en"],
+        20,
+        2,
+    ),
+    (
+        "mikko",
+        "Mikko Virtanen",
+        Person.Role.SDR,
+        "Inbound Nordics",
+        ["fi", "en"],
+        20,
+        1,
+    ),
+    (
+        "olivia",
+        "Olivia Hart",
+        Person.Role.MANAGER,
+        "Inbound UK & Ireland",
+        ["en"],
+        None,
+        1,
+    ),
     ("liam", "Liam Byrne", Person.Role.SDR, "Inbound UK & Ireland", ["en"], 15, 1),
     ("grace", "Grace Okafor", Person.Role.SDR, "Inbound UK & Ireland", ["en"], 30, 1),
-    ("noah", "Noah Visser", Person.Role.MANAGER, "Inbound Global", ["nl", "en"],
-     None, 1),
-    ("ines", "Inês Costa", Person.Role.SDR, "Inbound Global", ["pt", "es", "en"], 40, 1),
+    (
+        "noah",
+        "Noah Visser",
+        Person.Role.MANAGER,
+        "Inbound Global",
+        ["nl", "en"],
+        None,
+        1,
+    ),
+    (
+        "ines",
+        "Inês Costa",
+        Person.Role.SDR,
+        "Inbound Global",
+        ["pt", "es", "en"],
+        40,
+        1,
+    ),
     ("marc", "Marc Dubois", Person.Role.SDR, "Inbound Global", ["fr", "en"], 40, 1),
     ("sofia", "Sofia Romano", Person.Role.SDR, "Inbound Global", ["it", "en"], 40, 1),
     ("erik", "Erik Sand", Person.Role.MANAGER, "Enterprise AEs", ["de", "en"], None, 1),
-    ("hannah", "Hannah Schulz", Person.Role.AE, "Enterprise AEs", ["de", "en"], None, 1),
+    (
+        "hannah",
+        "Hannah Schulz",
+        Person.Role.AE,
+        "Enterprise AEs",
+        ["de", "en"],
+        None,
+        1,
+    ),
     ("tom", "Tom Becker", Person.Role.AE, "Enterprise AEs", ["de", "en"], None, 1),
 ]
 
@@ -69,19 +122,42 @@ TERRITORIES = [
 ]
 
 RULES = [
-    ("German speakers to DACH", 10, [{"field": "language", "operator": "in",
-                                      "value": ["de"]}], "Inbound DACH"),
-    ("Nordic languages to Nordics", 20,
-     [{"field": "language", "operator": "in", "value": ["sv", "no", "nb", "da", "fi",
-                                                        "is"]}], "Inbound Nordics"),
-    ("UK & Ireland territory", 30, [{"field": "territory", "operator": "equals",
-                                     "value": "UK & Ireland"}], "Inbound UK & Ireland"),
+    (
+        "German speakers to DACH",
+        10,
+        [{"field": "language", "operator": "in", "value": ["de"]}],
+        "Inbound DACH",
+    ),
+    (
+        "Nordic languages to Nordics",
+        20,
+        [
+            {
+                "field": "language",
+                "operator": "in",
+                "value": ["sv", "no", "nb", "da", "fi", "is"],
+            }
+        ],
+        "Inbound Nordics",
+    ),
+    (
+        "UK & Ireland territory",
+        30,
+        [{"field": "territory", "operator": "equals", "value": "UK & Ireland"}],
+        "Inbound UK & Ireland",
+    ),
 ]
 
 ACCOUNTS = [
     # name, domain, country, industry, employees, owner
-    ("Bergmann Maschinenbau AG", "bergmann-maschinenbau.de", "DE", "manufacturing",
-     2400, "hannah"),
+    (
+        "Bergmann Maschinenbau AG",
+        "bergmann-maschinenbau.de",
+        "DE",
+        "manufacturing",
+        2400,
+        "hannah",
+    ),
     ("Müller Logistik GmbH", "mueller-logistik.de", "DE", "logistics", 850, "tom"),
     ("Nordvik Energi AS", "nordvik-energi.no", "NO", "energy", 1200, "hannah"),
     ("Thames Analytics Ltd", "thames-analytics.co.uk", "GB", "software", 320, "tom"),
@@ -92,26 +168,126 @@ ACCOUNTS = [
 # Leads of the demo: (e-mail, first, last, company, country, language, form type,
 # medium, minutes ago, what happens next)
 LEADS = [
-    ("anna.schmidt@kraftwerk-solar.de", "Anna", "Schmidt", "Kraftwerk Solar",
-     "DE", "de", "demo_request", "", 1, "new"),
-    ("p.wagner@bergmann-maschinenbau.de", "Peter", "Wagner", "", "DE", "de",
-     "contact_sales", "", 2, "new"),
-    ("zoe.martin@lumiere-sante.fr", "Zoë", "Martin", "", "FR", "fr",
-     "pricing", "", 3, "accepted"),
-    ("oskar@fjordtech.se", "Oskar", "Nilsson", "Fjordtech", "SE", "sv",
-     "", "cpc", 4, "new"),
-    ("aino.korhonen@saimaa-soft.fi", "Aino", "Korhonen", "Saimaa Soft", "FI", "fi",
-     "demo_request", "", 90, "breached"),
-    ("james.reid@thames-analytics.co.uk", "James", "Reid", "", "GB", "en",
-     "webinar", "", 30, "working"),
-    ("siobhan@liffey-labs.ie", "Siobhán", "Murphy", "Liffey Labs", "IE", "en",
-     "contact_sales", "", 240, "qualified"),
-    ("marco.bianchi@gmail.com", "Marco", "Bianchi", "Bianchi Consulting", "IT", "it",
-     "content_download", "", 4320, "nurture"),
-    ("j.doe@example-spam.biz", "John", "Doe", "Example", "US", "en",
-     "", "", 1500, "disqualified"),
-    ("lukas.meier@alpen-data.ch", "Lukas", "Meier", "Alpen Data", "CH", "de",
-     "", "", 45, "breached"),
+    (
+        "anna.schmidt@kraftwerk-solar.de",
+        "Anna",
+        "Schmidt",
+        "Kraftwerk Solar",
+        "DE",
+        "de",
+        "demo_request",
+        "",
+        1,
+        "new",
+    ),
+    (
+        "p.wagner@bergmann-maschinenbau.de",
+        "Peter",
+        "Wagner",
+        "",
+        "DE",
+        "de",
+        "contact_sales",
+        "",
+        2,
+        "new",
+    ),
+    (
+        "zoe.martin@lumiere-sante.fr",
+        "Zoë",
+        "Martin",
+        "",
+        "FR",
+        "fr",
+        "pricing",
+        "",
+        3,
+        "accepted",
+    ),
+    (
+        "oskar@fjordtech.se",
+        "Oskar",
+        "Nilsson",
+        "Fjordtech",
+        "SE",
+        "sv",
+        "",
+        "cpc",
+        4,
+        "new",
+    ),
+    (
+        "aino.korhonen@saimaa-soft.fi",
+        "Aino",
+        "Korhonen",
+        "Saimaa Soft",
+        "FI",
+        "fi",
+        "demo_request",
+        "",
+        90,
+        "breached",
+    ),
+    (
+        "james.reid@thames-analytics.co.uk",
+        "James",
+        "Reid",
+        "",
+        "GB",
+        "en",
+        "webinar",
+        "",
+        30,
+        "working",
+    ),
+    (
+        "siobhan@liffey-labs.ie",
+        "Siobhán",
+        "Murphy",
+        "Liffey Labs",
+        "IE",
+        "en",
+        "contact_sales",
+        "",
+        240,
+        "qualified",
+    ),
+    (
+        "marco.bianchi@gmail.com",
+        "Marco",
+        "Bianchi",
+        "Bianchi Consulting",
+        "IT",
+        "it",
+        "content_download",
+        "",
+        4320,
+        "nurture",
+    ),
+    (
+        "j.doe@example-spam.biz",
+        "John",
+        "Doe",
+        "Example",
+        "US",
+        "en",
+        "",
+        "",
+        1500,
+        "disqualified",
+    ),
+    (
+        "lukas.meier@alpen-data.ch",
+        "Lukas",
+        "Meier",
+        "Alpen Data",
+        "CH",
+        "de",
+        "",
+        "",
+        45,
+        "breached",
+    ),
 ]
 
 
@@ -177,8 +353,10 @@ def create_people(teams: dict[str, Team], now) -> dict[str, Person]:
 
     # Shows routing around people who cannot take leads right now.
     OutOfOffice.objects.create(
-        person=people["mikko"], starts_at=now - timedelta(days=2),
-        ends_at=now + timedelta(days=5), note="Holiday",
+        person=people["mikko"],
+        starts_at=now - timedelta(days=2),
+        ends_at=now + timedelta(days=5),
+        note="Holiday",
     )
     people["felix"].is_active = False
     people["felix"].save(update_fields=["is_active"])
@@ -193,7 +371,9 @@ def create_territories_and_rules(teams: dict[str, Team]) -> None:
             name=name, priority=priority, conditions=conditions, team=teams[team_name]
         )
     RoutingRule.objects.create(
-        name="Everyone else to Global", priority=1000, is_default=True,
+        name="Everyone else to Global",
+        priority=1000,
+        is_default=True,
         team=teams["Inbound Global"],
     )
 
@@ -201,29 +381,51 @@ def create_territories_and_rules(teams: dict[str, Team]) -> None:
 def create_accounts(people: dict[str, Person]) -> None:
     for name, domain, country, industry, employees, owner in ACCOUNTS:
         account = Account.objects.create(
-            name=name, country=country, industry=industry, employee_count=employees,
+            name=name,
+            country=country,
+            industry=industry,
+            employee_count=employees,
             owner=people[owner] if owner else None,
         )
         AccountDomain.objects.create(account=account, domain=domain)
         local = domain.split(".")[0]
         Contact.objects.create(
-            account=account, email=f"cfo@{domain}", first_name="Chris",
-            last_name=f"{local.title()} CFO", job_title="Chief Financial Officer",
+            account=account,
+            email=f"cfo@{domain}",
+            first_name="Chris",
+            last_name=f"{local.title()} CFO",
+            job_title="Chief Financial Officer",
         )
 
 
 def create_leads(people: dict[str, Person], now) -> None:
-    for (email, first, last, company, country, language, form_type, medium,
-         minutes_ago, outcome) in LEADS:
+    for (
+        email,
+        first,
+        last,
+        company,
+        country,
+        language,
+        form_type,
+        medium,
+        minutes_ago,
+        outcome,
+    ) in LEADS:
         received_at = now - timedelta(minutes=minutes_ago)
         submission = {
-            "email": email, "first_name": first, "last_name": last,
-            "company_name": company, "country": country, "language": language,
-            "form_type": form_type, "utm_medium": medium,
-            "visits": "4", "time_on_site_seconds": "420", "page_views_per_visit": "3",
+            "email": email,
+            "first_name": first,
+            "last_name": last,
+            "company_name": company,
+            "country": country,
+            "language": language,
+            "form_type": form_type,
+            "utm_medium": medium,
+            "visits": "4",
+            "time_on_site_seconds": "420",
+            "page_views_per_visit": "3",
         }
-        lead = intake_lead(submission, channel=IntakeChannel.FORM,
-                           now=received_at).lead
+        lead = intake_lead(submission, channel=IntakeChannel.FORM, now=received_at).lead
         worker = lead.owner or (lead.team.head if lead.team else people["noah"])
         play_outcome(lead, worker, outcome, received_at)
 
@@ -245,16 +447,26 @@ def play_outcome(lead: Lead, worker: Person, outcome: str, received_at) -> None:
     if outcome == "accepted":
         accept_lead(lead, worker, now=received_at + timedelta(minutes=1))
     elif outcome == "working":
-        log_touch(lead, worker, "email", "Sent the webinar recording.", now=responded_at)
+        log_touch(
+            lead, worker, "email", "Sent the webinar recording.", now=responded_at
+        )
     elif outcome == "qualified":
         log_touch(lead, worker, "call", "Budget approved for Q1.", now=responded_at)
-        disposition_lead(lead, worker, Lead.Status.QUALIFIED,
-                         now=responded_at + timedelta(hours=1))
+        disposition_lead(
+            lead, worker, Lead.Status.QUALIFIED, now=responded_at + timedelta(hours=1)
+        )
     elif outcome == "nurture":
-        log_touch(lead, worker, "email", "Not ready before next year.",
-                  now=responded_at)
-        disposition_lead(lead, worker, Lead.Status.NURTURE,
-                         now=responded_at + timedelta(hours=2))
+        log_touch(
+            lead, worker, "email", "Not ready before next year.", now=responded_at
+        )
+        disposition_lead(
+            lead, worker, Lead.Status.NURTURE, now=responded_at + timedelta(hours=2)
+        )
     elif outcome == "disqualified":
-        disposition_lead(lead, worker, Lead.Status.DISQUALIFIED, "Not a real company",
-                         now=responded_at)
+        disposition_lead(
+            lead,
+            worker,
+            Lead.Status.DISQUALIFIED,
+            "Not a real company",
+            now=responded_at,
+        )

@@ -80,7 +80,8 @@ class PublicLeadForm(forms.Form):
     first_name = forms.CharField(max_length=100)
     last_name = forms.CharField(max_length=100)
     email = forms.CharField(
-        label="Work e-mail", max_length=254,
+        label="Work e-mail",
+        max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     company_name = forms.CharField(label="Company", max_length=200)
@@ -89,7 +90,9 @@ class PublicLeadForm(forms.Form):
         max_length=60, required=False, widget=forms.Select(choices=country_choices)
     )
     language = forms.CharField(
-        label="Preferred language", max_length=20, required=False,
+        label="Preferred language",
+        max_length=20,
+        required=False,
         widget=forms.Select(choices=FORM_LANGUAGES),
     )
     form_type = forms.ChoiceField(label="I want to", choices=FORM_TYPES)
@@ -142,7 +145,10 @@ class DashboardFilterForm(forms.Form):
     DEFAULT_DAYS = 30
 
     days = forms.TypedChoiceField(
-        label="Period", choices=PERIODS, coerce=int, required=False,
+        label="Period",
+        choices=PERIODS,
+        coerce=int,
+        required=False,
         empty_value=DEFAULT_DAYS,
     )
     team = forms.ModelChoiceField(

@@ -95,8 +95,15 @@ def unworked_lead_ids(leads, now) -> set[int]:
 
 def lead_rows(leads, now) -> list[LeadRow]:
     unworked = unworked_lead_ids(leads, now)
-    fields = ("pk", "lead_type", "team", "is_historical", "status", "received_at",
-              "first_response_at")
+    fields = (
+        "pk",
+        "lead_type",
+        "team",
+        "is_historical",
+        "status",
+        "received_at",
+        "first_response_at",
+    )
     return [
         LeadRow(
             lead_type=lead_type,
@@ -108,8 +115,15 @@ def lead_rows(leads, now) -> list[LeadRow]:
             else None,
             is_unworked=pk in unworked,
         )
-        for pk, lead_type, team_id, is_historical, status, received, responded
-        in leads.values_list(*fields)
+        for (
+            pk,
+            lead_type,
+            team_id,
+            is_historical,
+            status,
+            received,
+            responded,
+        ) in leads.values_list(*fields)
     ]
 
 
@@ -147,7 +161,8 @@ def speed_to_lead(leads, now) -> SpeedToLead:
     )
     return SpeedToLead(
         overall=group_stats("All leads", rows),
-        by_lead_type=grouped_stats(rows, lambda row: row.lead_type,
-                                   dict(LeadType.choices)),
+        by_lead_type=grouped_stats(
+            rows, lambda row: row.lead_type, dict(LeadType.choices)
+        ),
         by_team=grouped_stats(rows, lambda row: row.team_id, team_names),
     )

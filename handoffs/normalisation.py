@@ -17,20 +17,46 @@ PLACEHOLDERS = frozenset(
     {"select", "unknown", "n/a", "na", "none", "null", "-", "--", "?", "not provided"}
 )
 COUNTRY_ALIASES = {
-    "uk": "GB", "u.k.": "GB", "england": "GB", "scotland": "GB", "wales": "GB",
-    "great britain": "GB", "usa": "US", "u.s.": "US", "u.s.a.": "US",
-    "united states of america": "US", "deutschland": "DE", "schweiz": "CH",
-    "österreich": "AT", "espana": "ES", "españa": "ES", "russia": "RU",
-    "south korea": "KR", "korea": "KR", "uae": "AE", "philipines": "PH",
+    "uk": "GB",
+    "u.k.": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "great britain": "GB",
+    "usa": "US",
+    "u.s.": "US",
+    "u.s.a.": "US",
+    "united states of america": "US",
+    "deutschland": "DE",
+    "schweiz": "CH",
+    "österreich": "AT",
+    "espana": "ES",
+    "españa": "ES",
+    "russia": "RU",
+    "south korea": "KR",
+    "korea": "KR",
+    "uae": "AE",
+    "philipines": "PH",
 }
 TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "on"})
 FALSE_WORDS = frozenset({"no", "n", "false", "f", "0", "off", ""})
 
 TEXT_FIELDS = {
-    "first_name": 100, "last_name": 100, "company_name": 200, "job_title": 150,
-    "phone": 40, "city": 120, "industry": 100, "source": 80, "form_type": 40,
-    "utm_source": 120, "utm_medium": 120, "utm_campaign": 200, "referral_code": 60,
-    "external_source": 60, "external_id": 100,
+    "first_name": 100,
+    "last_name": 100,
+    "company_name": 200,
+    "job_title": 150,
+    "phone": 40,
+    "city": 120,
+    "industry": 100,
+    "source": 80,
+    "form_type": 40,
+    "utm_source": 120,
+    "utm_medium": 120,
+    "utm_campaign": 200,
+    "referral_code": 60,
+    "external_source": 60,
+    "external_id": 100,
 }
 ENGAGEMENT_FIELDS = ("visits", "time_on_site_seconds", "page_views_per_visit")
 ENGAGEMENT_TEXT_FIELDS = ("last_activity",)
@@ -77,9 +103,8 @@ def recognise_language(text: str) -> str | None:
     """Return the ISO 639-1 code for a language tag ("de-AT") or name."""
     primary = re.split(r"[-_]", text, maxsplit=1)[0].casefold()
     # Codes first: a name lookup of "en" finds the En language, not English.
-    language = (
-        pycountry.languages.get(alpha_2=primary)
-        or pycountry.languages.get(alpha_3=primary)
+    language = pycountry.languages.get(alpha_2=primary) or pycountry.languages.get(
+        alpha_3=primary
     )
     if language is None:
         try:

@@ -31,8 +31,9 @@ def weighted_sequence(members: list[Member]) -> list[int]:
     for _ in range(total):
         for member in ordered:
             current[member.person_id] += member.weight
-        chosen = max(ordered, key=lambda member: (current[member.person_id],
-                                                  -member.person_id))
+        chosen = max(
+            ordered, key=lambda member: (current[member.person_id], -member.person_id)
+        )
         current[chosen.person_id] -= total
         sequence.append(chosen.person_id)
     return sequence
@@ -70,5 +71,7 @@ def most_spare_capacity(
     if not candidates:
         return None, position
     best_share = max(free_share(person_id) for person_id in candidates)
-    best = {person_id for person_id in candidates if free_share(person_id) == best_share}
+    best = {
+        person_id for person_id in candidates if free_share(person_id) == best_share
+    }
     return next_in_rotation(sequence, position, best)

@@ -8,7 +8,6 @@ the rotation one at a time and in the same order as they would one by one.
 from dataclasses import dataclass, field
 
 import pycountry
-
 from django.db.models import Count, Q
 
 from bowtie.models import Person, Team, Territory
@@ -20,7 +19,6 @@ from handoffs.rotation import (
     weighted_sequence,
 )
 from handoffs.rules import conditions_match
-
 
 HOW_CHOSEN = {
     Team.Distribution.ROUND_ROBIN: "next eligible in the round-robin",
@@ -134,10 +132,17 @@ def distribute_in_team(team: Team, fields: dict, now, rule=None) -> RoutingOutco
     candidates = []
     eligible = set()
     for person in people:
-        why_not = ineligibility(person, person.open_count, fields.get("language", ""),
-                                now)
-        candidates.append({"person": person.pk, "name": person.full_name,
-                           "eligible": not why_not, "reason": why_not})
+        why_not = ineligibility(
+            person, person.open_count, fields.get("language", ""), now
+        )
+        candidates.append(
+            {
+                "person": person.pk,
+                "name": person.full_name,
+                "eligible": not why_not,
+                "reason": why_not,
+            }
+        )
         if not why_not:
             eligible.add(person.pk)
 
@@ -147,10 +152,14 @@ def distribute_in_team(team: Team, fields: dict, now, rule=None) -> RoutingOutco
             members, sequence, team.rotation_position, eligible
         )
     else:
-        chosen_id, position = next_in_rotation(sequence, team.rotation_position, eligible)
+        chosen_id, position = next_in_rotation(
+            sequence, team.rotation_position, eligible
+        )
 
-    step = RoutingDecision.Step.RULE if rule and not rule.is_default else (
-        RoutingDecision.Step.DEFAULT_TEAM
+    step = (
+        RoutingDecision.Step.RULE
+        if rule and not rule.is_default
+        else (RoutingDecision.Step.DEFAULT_TEAM)
     )
     via = f"rule “{rule.name}”" if rule else "the default team"
     if chosen_id is None:
@@ -173,6 +182,5 @@ def distribute_in_team(team: Team, fields: dict, now, rule=None) -> RoutingOutco
         person=person,
         rule=rule,
         candidates=candidates,
-        reason=f"Matched {via} to {team}; {HOW_CHOSEN[team.distribution]}: "
-        f"{person}.",
+        reason=f"Matched {via} to {team}; {HOW_CHOSEN[team.distribution]}: {person}.",
     )

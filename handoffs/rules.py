@@ -6,9 +6,22 @@ Text comparisons ignore case; "in" compares whole values, never substrings.
 
 ROUTABLE_FIELDS = frozenset(
     {
-        "country", "language", "territory", "lead_type", "source", "form_type",
-        "utm_source", "utm_medium", "utm_campaign", "referral_code", "industry",
-        "employee_count", "score", "email_domain", "city", "company_name",
+        "country",
+        "language",
+        "territory",
+        "lead_type",
+        "source",
+        "form_type",
+        "utm_source",
+        "utm_medium",
+        "utm_campaign",
+        "referral_code",
+        "industry",
+        "employee_count",
+        "score",
+        "email_domain",
+        "city",
+        "company_name",
     }
 )
 OPERATORS = frozenset(

@@ -10,20 +10,47 @@ from dataclasses import dataclass
 
 from bowtie.domains import is_free_mail
 
-SENIOR_TITLE_WORDS = ("chief", "ceo", "cfo", "cto", "coo", "cro", "vp",
-                      "vice president", "head", "director", "founder", "owner",
-                      "partner")
-MANAGER_TITLE_WORDS = ("manager", "lead", "leader", "principal",
-                       "working professional", "businessman")
+SENIOR_TITLE_WORDS = (
+    "chief",
+    "ceo",
+    "cfo",
+    "cto",
+    "coo",
+    "cro",
+    "vp",
+    "vice president",
+    "head",
+    "director",
+    "founder",
+    "owner",
+    "partner",
+)
+MANAGER_TITLE_WORDS = (
+    "manager",
+    "lead",
+    "leader",
+    "principal",
+    "working professional",
+    "businessman",
+)
 NON_BUYER_TITLE_WORDS = ("student", "unemployed", "intern", "housewife")
 
 # Last activities that show interest, and those that show the opposite.
 ACTIVITY_POINTS = {
-    "had a phone conversation": 40, "form submitted on website": 30,
-    "converted to lead": 30, "email link clicked": 25, "olark chat conversation": 25,
-    "approached upfront": 25, "visited booth in tradeshow": 25, "sms sent": 15,
-    "email opened": 10, "page visited on website": 10, "email bounced": -20,
-    "unsubscribed": -30, "unreachable": -20, "email marked spam": -40,
+    "had a phone conversation": 40,
+    "form submitted on website": 30,
+    "converted to lead": 30,
+    "email link clicked": 25,
+    "olark chat conversation": 25,
+    "approached upfront": 25,
+    "visited booth in tradeshow": 25,
+    "sms sent": 15,
+    "email opened": 10,
+    "page visited on website": 10,
+    "email bounced": -20,
+    "unsubscribed": -30,
+    "unreachable": -20,
+    "email marked spam": -40,
 }
 
 

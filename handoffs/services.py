@@ -56,9 +56,11 @@ def match_account(email_domain: str):
     """Find the account of a registered domain; free-mail never matches."""
     if not email_domain or is_free_mail(email_domain):
         return None
-    match = AccountDomain.objects.select_related("account__owner").filter(
-        domain=email_domain
-    ).first()
+    match = (
+        AccountDomain.objects.select_related("account__owner")
+        .filter(domain=email_domain)
+        .first()
+    )
     return match.account if match else None
 
 
@@ -106,8 +108,9 @@ def intake_lead(
             if open_lead is not None:
                 record_repeat(open_lead, clean.engagement, channel, now)
                 return IntakeResult(open_lead, created=False)
-            lead = create_lead(values, clean.engagement, channel, now, historical,
-                               status)
+            lead = create_lead(
+                values, clean.engagement, channel, now, historical, status
+            )
     except IntegrityError:
         # Another request opened this person's cycle a moment ago: this one is
         # a repeat of it. The partial unique index settled the race.
@@ -122,7 +125,10 @@ def intake_lead(
 
 def record_repeat(lead: Lead, engagement: dict, channel: str, now) -> None:
     Touch.objects.create(
-        lead=lead, kind=Touch.Kind.SUBMISSION, channel=channel, occurred_at=now,
+        lead=lead,
+        kind=Touch.Kind.SUBMISSION,
+        channel=channel,
+        occurred_at=now,
         details={"engagement": engagement} if engagement else {},
     )
     Lead.objects.filter(pk=lead.pk).update(touch_count=F("touch_count") + 1)
@@ -159,16 +165,22 @@ def create_lead(values, engagement, channel, now, historical, status) -> Lead:
     # Routed before the first save, so the audit history starts with the owner.
     # If the save then loses a race for this person's open cycle, the whole
     # transaction rolls back, rotation pointer included.
-    outcome = route_lead(values | {"lead_type": lead_type, "score": lead.score},
-                         account, now)
+    outcome = route_lead(
+        values | {"lead_type": lead_type, "score": lead.score}, account, now
+    )
     lead.team = outcome.team
     lead.owner = outcome.person
     with transaction.atomic():
         lead.save()
 
     RoutingDecision.objects.create(
-        lead=lead, step=outcome.step, rule=outcome.rule, team=outcome.team,
-        person=outcome.person, reason=outcome.reason, candidates=outcome.candidates,
+        lead=lead,
+        step=outcome.step,
+        rule=outcome.rule,
+        team=outcome.team,
+        person=outcome.person,
+        reason=outcome.reason,
+        candidates=outcome.candidates,
         decided_at=now,
     )
     Touch.objects.create(
@@ -188,15 +200,19 @@ def create_lead(values, engagement, channel, now, historical, status) -> Lead:
 
     clocks.start_clocks(handoff, lead_type, now)
     announce_new_lead(lead, handoff, now)
-    logger.info("lead %s created and routed to person %s", lead.pk,
-                outcome.person.pk if outcome.person else None)
+    logger.info(
+        "lead %s created and routed to person %s",
+        lead.pk,
+        outcome.person.pk if outcome.person else None,
+    )
     return lead
 
 
 def apply_score(lead: Lead, values: dict, engagement: dict, account_matched: bool):
     weights = ScoringModel.current().as_dict()
-    score = score_lead(values | {"account_matched": account_matched}, engagement,
-                       weights)
+    score = score_lead(
+        values | {"account_matched": account_matched}, engagement, weights
+    )
     lead.fit_score = score.fit
     lead.intent_score = score.intent
     lead.third_party_score = score.third_party
@@ -298,8 +314,12 @@ def accept_lead(lead: Lead, actor: Person, now=None) -> Lead:
     if lead.owner_id is None:
         lead.owner = actor
         RoutingDecision.objects.create(
-            lead=lead, step=RoutingDecision.Step.MANUAL, team=lead.team, person=actor,
-            reason=f"{actor} took the lead from the queue.", decided_at=now,
+            lead=lead,
+            step=RoutingDecision.Step.MANUAL,
+            team=lead.team,
+            person=actor,
+            reason=f"{actor} took the lead from the queue.",
+            decided_at=now,
         )
     lead.status = Lead.Status.WORKING
     lead.save(update_fields=["owner", "status", "updated_at"])
@@ -342,8 +362,9 @@ DISPOSITIONS = {
 
 
 @transaction.atomic
-def disposition_lead(lead: Lead, actor: Person, status: str, reason: str = "",
-                     now=None) -> Lead:
+def disposition_lead(
+    lead: Lead, actor: Person, status: str, reason: str = "", now=None
+) -> Lead:
     """Close the cycle: qualified (SQL), disqualified with a reason, or nurture."""
     now = now or timezone.now()
     if status not in DISPOSITIONS:
@@ -373,8 +394,9 @@ def disposition_lead(lead: Lead, actor: Person, status: str, reason: str = "",
     lead.first_response_at = lead.first_response_at or now
     lead.save()
     # Closing the cycle settles every clock still running on it.
-    for key in handoff.milestones.filter(met_at__isnull=True).values_list("key",
-                                                                          flat=True):
+    for key in handoff.milestones.filter(met_at__isnull=True).values_list(
+        "key", flat=True
+    ):
         clocks.meet_milestone(handoff, key, now)
     logger.info("lead %s dispositioned %s by person %s", lead.pk, status, actor.pk)
     return lead

@@ -102,7 +102,8 @@ def team_queue(request, person):
     )
     breaches = (
         Milestone.objects.filter(
-            handoff__lead__team__in=teams, breached_at__isnull=False,
+            handoff__lead__team__in=teams,
+            breached_at__isnull=False,
             met_at__isnull=True,
         )
         .select_related("handoff__lead", "handoff__receiver")
@@ -197,8 +198,9 @@ def lead_touch(request, person, pk):
     if form.is_valid():
         run_lead_action(
             request,
-            lambda: log_touch(lead, person, form.cleaned_data["kind"],
-                              form.cleaned_data["notes"]),
+            lambda: log_touch(
+                lead, person, form.cleaned_data["kind"], form.cleaned_data["notes"]
+            ),
             "Touch logged.",
         )
     else:
@@ -214,8 +216,9 @@ def lead_disposition(request, person, pk):
     if form.is_valid():
         run_lead_action(
             request,
-            lambda: disposition_lead(lead, person, form.cleaned_data["status"],
-                                     form.cleaned_data["reason"]),
+            lambda: disposition_lead(
+                lead, person, form.cleaned_data["status"], form.cleaned_data["reason"]
+            ),
             f"Cycle closed: {Lead.Status(form.cleaned_data['status']).label}.",
         )
     else:
@@ -227,8 +230,9 @@ def lead_disposition(request, person, pk):
 @person_required()
 def speed_to_lead(request, person):
     now = timezone.now()
-    filters = DashboardFilterForm({"days": DashboardFilterForm.DEFAULT_DAYS,
-                                   **request.GET.dict()})
+    filters = DashboardFilterForm(
+        {"days": DashboardFilterForm.DEFAULT_DAYS, **request.GET.dict()}
+    )
     days, team = filters.filters()
     since, until = now - timedelta(days=days), now
     stats = metrics.speed_to_lead(metrics.leads_in_period(since, until, team), now)
@@ -250,8 +254,9 @@ def speed_to_lead(request, person):
         "is_unworked_alert": (stats.overall.unworked_rate or 0) > UNWORKED_ALERT_RATE,
         "type_chart": response_chart(stats.by_lead_type),
         "team_chart": response_chart(stats.by_team),
-        "unworked_chart": rate_chart(stats.by_team, "unworked_rate",
-                                     alert_above=UNWORKED_ALERT_RATE),
+        "unworked_chart": rate_chart(
+            stats.by_team, "unworked_rate", alert_above=UNWORKED_ALERT_RATE
+        ),
         "conversion_chart": rate_chart(stats.by_lead_type, "conversion_rate"),
         "types_without_response": [
             row.label for row in stats.by_lead_type if row.median_seconds is None
@@ -265,8 +270,17 @@ def speed_to_lead(request, person):
 
 
 CSV_COLUMNS = [
-    "group", "name", "leads", "responded", "median_seconds", "p90_seconds",
-    "unworked", "unworked_rate", "qualified", "closed", "conversion_rate",
+    "group",
+    "name",
+    "leads",
+    "responded",
+    "median_seconds",
+    "p90_seconds",
+    "unworked",
+    "unworked_rate",
+    "qualified",
+    "closed",
+    "conversion_rate",
 ]
 
 
@@ -287,17 +301,28 @@ def speed_to_lead_csv(stats: metrics.SpeedToLead, since, until) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
-    groups = [("all", [stats.overall]), ("lead type", stats.by_lead_type),
-              ("team", stats.by_team)]
+    groups = [
+        ("all", [stats.overall]),
+        ("lead type", stats.by_lead_type),
+        ("team", stats.by_team),
+    ]
     for group, rows in groups:
         for row in rows:
-            writer.writerow([
-                group, row.label, row.lead_count, row.responded_count,
-                csv_number(row.median_seconds, 1), csv_number(row.p90_seconds, 1),
-                row.unworked_count, csv_number(row.unworked_rate, 4),
-                row.qualified_count, row.closed_count,
-                csv_number(row.conversion_rate, 4),
-            ])
+            writer.writerow(
+                [
+                    group,
+                    row.label,
+                    row.lead_count,
+                    row.responded_count,
+                    csv_number(row.median_seconds, 1),
+                    csv_number(row.p90_seconds, 1),
+                    row.unworked_count,
+                    csv_number(row.unworked_rate, 4),
+                    row.qualified_count,
+                    row.closed_count,
+                    csv_number(row.conversion_rate, 4),
+                ]
+            )
     return response
 
 
@@ -309,8 +334,13 @@ def public_form(request):
         initial = {"language": request.GET.get("language", "")}
         return render_public_form(request, PublicLeadForm(initial=initial))
 
-    if is_ratelimited(request, group="public-form", key="ip",
-                      rate=settings.BOWTIE_FORM_RATE_LIMIT, increment=True):
+    if is_ratelimited(
+        request,
+        group="public-form",
+        key="ip",
+        rate=settings.BOWTIE_FORM_RATE_LIMIT,
+        increment=True,
+    ):
         return render(request, "handoffs/public_form_limited.html", status=429)
 
     form = PublicLeadForm(request.POST)

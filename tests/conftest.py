@@ -32,9 +32,7 @@ def _default_configuration(request):
     Tests with real transactions end with a flush that also removes the
     default SLA targets and scoring weights; tests after them need them back.
     """
-    uses_transactions = {"transactional_db", "live_server"} & set(
-        request.fixturenames
-    )
+    uses_transactions = {"transactional_db", "live_server"} & set(request.fixturenames)
     if not uses_transactions:
         return
     request.getfixturevalue("transactional_db")
@@ -64,10 +62,8 @@ def sales_team(db):
     manager = PersonFactory(full_name="Mara Manager", role="manager", team=team)
     team.head = manager
     team.save()
-    reps = [
-        PersonFactory(full_name=f"Rep {letter}", team=team) for letter in "ABC"
-    ]
-    RoutingRuleFactory(name="Everything else", team=team, is_default=True,
-                       priority=1000)
+    reps = [PersonFactory(full_name=f"Rep {letter}", team=team) for letter in "ABC"]
+    RoutingRuleFactory(
+        name="Everything else", team=team, is_default=True, priority=1000
+    )
     return {"team": team, "manager": manager, "reps": reps}
-

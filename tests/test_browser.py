@@ -28,8 +28,14 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 HAND_RAISER_TARGET = timedelta(minutes=5)
 RESPONSE_DELAY = timedelta(minutes=2, seconds=40)
@@ -80,8 +86,9 @@ def page(monkeypatch):
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
         )
         context = browser.new_context(
-            locale="en-GB", timezone_id="Europe/Berlin", viewport={"width": 1280,
-                                                                   "height": 900}
+            locale="en-GB",
+            timezone_id="Europe/Berlin",
+            viewport={"width": 1280, "height": 900},
         )
         context.set_default_timeout(10_000)
         yield context.new_page()
@@ -101,18 +108,25 @@ def dach_team(db):
     everyone_else = TeamFactory(name="Inbound Global")
     PersonFactory(full_name="Liam Byrne", team=everyone_else, languages=["en"])
     RoutingRuleFactory(
-        name="German speakers to DACH", team=dach, priority=10,
+        name="German speakers to DACH",
+        team=dach,
+        priority=10,
         conditions=[{"field": "language", "operator": "in", "value": ["de"]}],
     )
-    RoutingRuleFactory(name="Everyone else", team=everyone_else, is_default=True,
-                       priority=1000)
+    RoutingRuleFactory(
+        name="Everyone else", team=everyone_else, is_default=True, priority=1000
+    )
     # A transactional test may start after another one flushed the defaults
     # that the migrations wrote, so the target is set here.
     SlaPolicy.objects.update_or_create(
-        handoff_kind=Handoff.Kind.LEAD_TO_SALES, lead_type=LeadType.HAND_RAISER,
+        handoff_kind=Handoff.Kind.LEAD_TO_SALES,
+        lead_type=LeadType.HAND_RAISER,
         milestone_key="first_response",
-        defaults={"label": "First response", "is_active": True,
-                  "target_seconds": int(HAND_RAISER_TARGET.total_seconds())},
+        defaults={
+            "label": "First response",
+            "is_active": True,
+            "target_seconds": int(HAND_RAISER_TARGET.total_seconds()),
+        },
     )
     return {"team": dach, "reps": reps}
 
@@ -137,8 +151,9 @@ def log_in(page, base_url: str, username: str) -> None:
     page.get_by_role("button", name="Log in").click()
 
 
-def test_hand_raiser_goes_from_form_to_dashboard(live_server, page, frozen_now,
-                                                 dach_team):
+def test_hand_raiser_goes_from_form_to_dashboard(
+    live_server, page, frozen_now, dach_team
+):
     from playwright.sync_api import expect
 
     start = timezone.now()
@@ -173,8 +188,9 @@ def test_hand_raiser_goes_from_form_to_dashboard(live_server, page, frozen_now,
 
     expect(page.get_by_role("heading", name="Anna Schmidt")).to_be_visible()
     received = timezone.localtime(lead.received_at, ZoneInfo(owner.time_zone))
-    expect(page.get_by_text(f"received {received.day} {received:%b %Y, %H:%M %Z}")
-           ).to_be_visible()
+    expect(
+        page.get_by_text(f"received {received.day} {received:%b %Y, %H:%M %Z}")
+    ).to_be_visible()
     expect(page.locator(".routing-reason")).to_have_text(reason)
     expect(page.get_by_text(f"Owner: {owner.full_name}")).to_be_visible()
 

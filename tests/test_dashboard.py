@@ -39,27 +39,34 @@ def two_teams(sales_team):
     dach = TeamFactory(name="Inbound DACH")
     PersonFactory(full_name="Jonas Weber", team=dach)
     RoutingRuleFactory(
-        name="German speakers to DACH", team=dach, priority=10,
+        name="German speakers to DACH",
+        team=dach,
+        priority=10,
         conditions=[{"field": "language", "operator": "in", "value": ["de"]}],
     )
     targets = {LeadType.HAND_RAISER: 5 * MINUTE, LeadType.ORGANIC: 10 * MINUTE}
     for lead_type, target in targets.items():
         SlaPolicy.objects.update_or_create(
-            handoff_kind=Handoff.Kind.LEAD_TO_SALES, lead_type=lead_type,
+            handoff_kind=Handoff.Kind.LEAD_TO_SALES,
+            lead_type=lead_type,
             milestone_key="first_response",
-            defaults={"label": "First response", "is_active": True,
-                      "target_seconds": int(target.total_seconds())},
+            defaults={
+                "label": "First response",
+                "is_active": True,
+                "target_seconds": int(target.total_seconds()),
+            },
         )
     return {"dach": dach, "emea": sales_team["team"]}
 
 
 def receive(name: str, at, *, language="", form_type="demo_request", **options):
     submission = {
-        "email": f"{name}@example-customer.com", "first_name": name.title(),
-        "language": language, "form_type": form_type,
+        "email": f"{name}@example-customer.com",
+        "first_name": name.title(),
+        "language": language,
+        "form_type": form_type,
     }
-    return intake_lead(submission, channel=IntakeChannel.FORM, now=at,
-                       **options).lead
+    return intake_lead(submission, channel=IntakeChannel.FORM, now=at, **options).lead
 
 
 @pytest.fixture
@@ -72,8 +79,13 @@ def period_leads(two_teams):
     disposition_lead(ben, ben.owner, Lead.Status.QUALIFIED, now=T + 50 * MINUTE)
 
     carla = receive("carla", T + 20 * MINUTE, language="de")
-    disposition_lead(carla, carla.owner, Lead.Status.DISQUALIFIED, "Student project",
-                     now=T + 20 * MINUTE + timedelta(seconds=300))
+    disposition_lead(
+        carla,
+        carla.owner,
+        Lead.Status.DISQUALIFIED,
+        "Student project",
+        now=T + 20 * MINUTE + timedelta(seconds=300),
+    )
 
     dan = receive("dan", T + 30 * MINUTE, form_type="")
     log_touch(dan, dan.owner, "call", now=T + 30 * MINUTE + timedelta(seconds=600))
@@ -81,16 +93,21 @@ def period_leads(two_teams):
 
     receive("eva", T + 40 * MINUTE, form_type="")
     receive("finn", T + 118 * MINUTE)
-    receive("history", T - timedelta(days=1), historical=True,
-            status=Lead.Status.QUALIFIED)
+    receive(
+        "history", T - timedelta(days=1), historical=True, status=Lead.Status.QUALIFIED
+    )
     receive("old", T - timedelta(days=40))
     return two_teams
 
 
 @pytest.fixture
 def manager_client(client, period_leads):
-    manager = PersonFactory(full_name="Mara Keller", role="manager",
-                            team=period_leads["dach"], time_zone="Europe/Berlin")
+    manager = PersonFactory(
+        full_name="Mara Keller",
+        role="manager",
+        team=period_leads["dach"],
+        time_zone="Europe/Berlin",
+    )
     client.force_login(manager.user)
     return client
 
@@ -101,38 +118,77 @@ def test_speed_to_lead_figures_exact_for_known_leads(period_leads):
     stats = metrics.speed_to_lead(leads, NOW)
 
     assert stats.overall == GroupStats(
-        label="All leads", lead_count=6, responded_count=4, median_seconds=210.0,
-        p90_seconds=600.0, unworked_count=1, qualified_count=2, closed_count=4,
+        label="All leads",
+        lead_count=6,
+        responded_count=4,
+        median_seconds=210.0,
+        p90_seconds=600.0,
+        unworked_count=1,
+        qualified_count=2,
+        closed_count=4,
     )
     assert stats.overall.unworked_rate == pytest.approx(1 / 6)
     assert stats.overall.conversion_rate == 0.5
     assert stats.by_lead_type == [
-        GroupStats(label="Hand-raiser", lead_count=4, responded_count=3,
-                   median_seconds=120.0, p90_seconds=300.0, unworked_count=0,
-                   qualified_count=2, closed_count=3),
-        GroupStats(label="Organic", lead_count=2, responded_count=1,
-                   median_seconds=600.0, p90_seconds=600.0, unworked_count=1,
-                   qualified_count=0, closed_count=1),
+        GroupStats(
+            label="Hand-raiser",
+            lead_count=4,
+            responded_count=3,
+            median_seconds=120.0,
+            p90_seconds=300.0,
+            unworked_count=0,
+            qualified_count=2,
+            closed_count=3,
+        ),
+        GroupStats(
+            label="Organic",
+            lead_count=2,
+            responded_count=1,
+            median_seconds=600.0,
+            p90_seconds=600.0,
+            unworked_count=1,
+            qualified_count=0,
+            closed_count=1,
+        ),
     ]
     assert stats.by_team == [
-        GroupStats(label="Inbound DACH", lead_count=2, responded_count=2,
-                   median_seconds=180.0, p90_seconds=300.0, unworked_count=0,
-                   qualified_count=0, closed_count=1),
-        GroupStats(label="Inbound EMEA", lead_count=4, responded_count=2,
-                   median_seconds=360.0, p90_seconds=600.0, unworked_count=1,
-                   qualified_count=2, closed_count=3),
+        GroupStats(
+            label="Inbound DACH",
+            lead_count=2,
+            responded_count=2,
+            median_seconds=180.0,
+            p90_seconds=300.0,
+            unworked_count=0,
+            qualified_count=0,
+            closed_count=1,
+        ),
+        GroupStats(
+            label="Inbound EMEA",
+            lead_count=4,
+            responded_count=2,
+            median_seconds=360.0,
+            p90_seconds=600.0,
+            unworked_count=1,
+            qualified_count=2,
+            closed_count=3,
+        ),
     ]
 
 
 def test_speed_to_lead_figures_for_one_team_only(period_leads):
-    leads = metrics.leads_in_period(NOW - timedelta(days=30), NOW,
-                                    period_leads["dach"])
+    leads = metrics.leads_in_period(NOW - timedelta(days=30), NOW, period_leads["dach"])
 
     stats = metrics.speed_to_lead(leads, NOW)
 
     assert stats.overall == GroupStats(
-        label="All leads", lead_count=2, responded_count=2, median_seconds=180.0,
-        p90_seconds=300.0, unworked_count=0, qualified_count=0, closed_count=1,
+        label="All leads",
+        lead_count=2,
+        responded_count=2,
+        median_seconds=180.0,
+        p90_seconds=300.0,
+        unworked_count=0,
+        qualified_count=0,
+        closed_count=1,
     )
     assert [row.label for row in stats.by_team] == ["Inbound DACH"]
 
@@ -191,8 +247,9 @@ def test_speed_to_lead_page_shows_figures_in_words(manager_client):
 
 def test_speed_to_lead_page_ignores_unknown_filters(manager_client):
     with time_machine.travel(NOW, tick=False):
-        response = manager_client.get(reverse("speed-to-lead"),
-                                      {"days": "5", "team": "nonsense"})
+        response = manager_client.get(
+            reverse("speed-to-lead"), {"days": "5", "team": "nonsense"}
+        )
 
     assert response.status_code == 200
     assert "4 of 6 leads responded" in response.content.decode()

@@ -27,8 +27,9 @@ def test_environment_refuses_bad_values_naming_each_variable(monkeypatch):
 
     message = str(refused.value)
     assert "BOWTIE_EMAIL_PORT" in message
-    assert "BOWTIE_SWEEP_INTERVAL_SECONDS: Input should be less than or equal to 10" in (
-        message
+    assert (
+        "BOWTIE_SWEEP_INTERVAL_SECONDS: Input should be less than or equal to 10"
+        in (message)
     )
     assert "BOWTIE_FORM_RATE_LIMIT: Value error, must look like 30/m" in message
     assert "DATABASE_URL: Value error, must start with one of postgres://" in message

@@ -43,8 +43,7 @@ def reader(db):
 
 def post_lead(client, body, key=WRITER_KEY):
     headers = {"HTTP_AUTHORIZATION": f"Bearer {key}"} if key else {}
-    return client.post("/api/leads", body, content_type="application/json",
-                       **headers)
+    return client.post("/api/leads", body, content_type="application/json", **headers)
 
 
 def assert_nothing_stored():
@@ -114,8 +113,12 @@ def test_post_lead_answers_with_the_score_of_a_scored_lead(
     answer = response.json()
     assert response.status_code == 201
     assert answer["lead_type"] == "paid"
-    assert (answer["fit_score"], answer["intent_score"],
-            answer["third_party_score"], answer["score"]) == (90, 40, 70, 66)
+    assert (
+        answer["fit_score"],
+        answer["intent_score"],
+        answer["third_party_score"],
+        answer["score"],
+    ) == (90, 40, 70, 66)
     assert answer["due_at"] == "2025-03-04T09:03:00Z"
 
 
@@ -143,9 +146,7 @@ def test_post_lead_answers_400_naming_each_bad_field_and_stores_nothing(
     assert_nothing_stored()
 
 
-def test_post_lead_answers_400_when_body_is_not_an_object(
-    client, sales_team, writer
-):
+def test_post_lead_answers_400_when_body_is_not_an_object(client, sales_team, writer):
     response = post_lead(client, [DEMO_REQUEST])
 
     assert response.status_code == 400
@@ -172,9 +173,7 @@ def test_post_lead_answers_401_with_an_unknown_token(client, sales_team, writer)
     assert_nothing_stored()
 
 
-def test_post_lead_answers_403_when_token_lacks_the_scope(
-    client, sales_team, reader
-):
+def test_post_lead_answers_403_when_token_lacks_the_scope(client, sales_team, reader):
     response = post_lead(client, DEMO_REQUEST, key=READER_KEY)
 
     assert response.status_code == 403
@@ -279,8 +278,7 @@ def test_list_leads_costs_three_queries_for_one_lead_or_many(
         post_lead(client, {"email": f"lead{number}@globex.com"})
 
     with django_assert_num_queries(3):
-        response = client.get("/api/leads",
-                              HTTP_AUTHORIZATION=f"Bearer {READER_KEY}")
+        response = client.get("/api/leads", HTTP_AUTHORIZATION=f"Bearer {READER_KEY}")
 
     assert len(response.json()["results"]) == 5
 

@@ -37,8 +37,10 @@ SCORED_SUBMISSION = {
         ({}, "organic"),
         ({"form_type": "webinar", "utm_medium": "cpc"}, "nurture"),
         ({"form_type": "content_download"}, "nurture"),
-        ({"referral_code": "PARTNER-7", "form_type": "demo_request"},
-         "partner_referral"),
+        (
+            {"referral_code": "PARTNER-7", "form_type": "demo_request"},
+            "partner_referral",
+        ),
         ({"source": "partner", "utm_medium": "cpc"}, "partner_referral"),
         ({"source": "reference"}, "partner_referral"),
     ],
@@ -106,10 +108,18 @@ def test_score_counts_a_matched_account_as_the_best_domain_fit(sales_team):
 
 def test_score_lead_is_the_rounded_weighted_mean():
     score = score_lead(
-        {"employee_count": 5, "job_title": "Student", "email_domain": "gmail.com",
-         "third_party_intent": 90},
-        {"visits": 12, "time_on_site_seconds": 1800, "page_views_per_visit": 6,
-         "last_activity": "Had a Phone Conversation"},
+        {
+            "employee_count": 5,
+            "job_title": "Student",
+            "email_domain": "gmail.com",
+            "third_party_intent": 90,
+        },
+        {
+            "visits": 12,
+            "time_on_site_seconds": 1800,
+            "page_views_per_visit": 6,
+            "last_activity": "Had a Phone Conversation",
+        },
         {"fit": 20, "intent": 30, "third_party": 50},
     )
 
@@ -150,8 +160,9 @@ def test_fit_score_credits_title_words_only_as_whole_words(title, points):
     assert fit_score({"job_title": title}) == points
 
 
-@pytest.mark.parametrize(("employees", "points"), [(5, 10), (10, 25), (199, 25),
-                                                   (200, 40), (None, 0)])
+@pytest.mark.parametrize(
+    ("employees", "points"), [(5, 10), (10, 25), (199, 25), (200, 40), (None, 0)]
+)
 def test_fit_score_credits_company_size_by_band(employees, points):
     assert fit_score({"employee_count": employees}) == points
 
@@ -162,7 +173,11 @@ def test_fit_score_gives_no_domain_points_when_free_mail():
 
 
 def test_intent_score_saturates_and_subtracts_bad_activity():
-    assert intent_score({"visits": 50, "time_on_site_seconds": 7200,
-                         "page_views_per_visit": 20}) == 75
+    assert (
+        intent_score(
+            {"visits": 50, "time_on_site_seconds": 7200, "page_views_per_visit": 20}
+        )
+        == 75
+    )
     assert intent_score({"visits": 2, "last_activity": "Email Marked Spam"}) == 0
     assert intent_score({}) == 0

@@ -12,8 +12,13 @@ from handoffs.models import Milestone, SlaPolicy
 from handoffs.services import intake_lead, log_touch
 
 NOW = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
-DEMO_REQUEST = {"email": "zoe@globex.com", "first_name": "Zoë", "last_name": "Doe",
-                "company_name": "Globex", "form_type": "demo_request"}
+DEMO_REQUEST = {
+    "email": "zoe@globex.com",
+    "first_name": "Zoë",
+    "last_name": "Doe",
+    "company_name": "Globex",
+    "form_type": "demo_request",
+}
 
 
 def take_in(submission=DEMO_REQUEST, now=NOW):
@@ -55,8 +60,9 @@ def test_disposition_is_due_in_14_days_for_every_lead_type(sales_team):
 
 
 def test_edited_policy_changes_the_due_time_of_new_leads(sales_team):
-    SlaPolicy.objects.filter(lead_type="hand_raiser",
-                             milestone_key="first_response").update(target_seconds=90)
+    SlaPolicy.objects.filter(
+        lead_type="hand_raiser", milestone_key="first_response"
+    ).update(target_seconds=90)
 
     lead = take_in()
 
@@ -65,9 +71,13 @@ def test_edited_policy_changes_the_due_time_of_new_leads(sales_team):
 
 def test_policy_for_every_lead_type_applies_when_none_is_specific(sales_team):
     SlaPolicy.objects.filter(lead_type="paid").delete()
-    SlaPolicy.objects.create(handoff_kind="lead_to_sales", lead_type="",
-                             milestone_key="first_response", label="Any response",
-                             target_seconds=600)
+    SlaPolicy.objects.create(
+        handoff_kind="lead_to_sales",
+        lead_type="",
+        milestone_key="first_response",
+        label="Any response",
+        target_seconds=600,
+    )
 
     paid = take_in({"email": "zoe@globex.com", "utm_medium": "cpc"})
     organic = take_in({"email": "yan@globex.com"})
@@ -164,8 +174,9 @@ def test_breach_notifies_the_owner_in_app_and_by_email(
         clocks.sweep_due_milestones(swept_at)
 
     milestone = clock(lead)
-    notification = Notification.objects.get(event_key=f"milestone:{milestone.pk}:"
-                                            "breached")
+    notification = Notification.objects.get(
+        event_key=f"milestone:{milestone.pk}:breached"
+    )
     assert notification.recipient == rep
     assert notification.subject == "SLA breached: First response for Zoë Doe"
     assert notification.body == (
@@ -216,9 +227,7 @@ def test_sweep_catches_up_on_every_clock_missed_while_down(sales_team):
     swept = clocks.sweep_due_milestones(NOW + timedelta(days=1))
 
     assert swept == 3
-    assert [clock(lead).breached_at for lead in leads] == [
-        NOW + timedelta(days=1)
-    ] * 3
+    assert [clock(lead).breached_at for lead in leads] == [NOW + timedelta(days=1)] * 3
 
 
 def test_sweep_leaves_other_milestones_running(sales_team):
@@ -233,8 +242,11 @@ def test_sweep_leaves_other_milestones_running(sales_team):
 
 def test_late_touch_before_the_sweep_still_records_the_breach(sales_team):
     received_at = datetime(2027, 3, 1, 9, 0, tzinfo=UTC)
-    lead = intake_lead({"email": "late@example.org", "form_type": "demo_request"},
-                       channel="api", now=received_at).lead
+    lead = intake_lead(
+        {"email": "late@example.org", "form_type": "demo_request"},
+        channel="api",
+        now=received_at,
+    ).lead
 
     log_touch(lead, lead.owner, "call", now=received_at + timedelta(minutes=6))
 

@@ -34,8 +34,9 @@ def _postgresql_only():
 @pytest.fixture
 def team_of_five():
     team = TeamFactory(name="Parallel")
-    reps = [PersonFactory(full_name=f"Rep {number}", team=team)
-            for number in range(1, 6)]
+    reps = [
+        PersonFactory(full_name=f"Rep {number}", team=team) for number in range(1, 6)
+    ]
     RoutingRuleFactory(name="All", team=team, is_default=True)
     return {"team": team, "reps": reps}
 
@@ -77,8 +78,10 @@ def test_fifty_parallel_leads_give_each_of_five_reps_exactly_ten(team_of_five):
 def test_ten_parallel_repeats_of_one_email_make_one_lead_with_ten_touches(
     team_of_five,
 ):
-    submissions = [[{"email": "Zoe@Globex.com", "form_type": "demo_request"}]
-                   for _ in range(CLIENT_COUNT)]
+    submissions = [
+        [{"email": "Zoe@Globex.com", "form_type": "demo_request"}]
+        for _ in range(CLIENT_COUNT)
+    ]
 
     created = run_clients(submissions)
 

@@ -9,8 +9,11 @@ from handoffs.models import Handoff, Lead, Milestone, Touch
 from handoffs.services import disposition_lead, intake_lead
 
 NOW = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
-DEMO_REQUEST = {"email": "zoe@globex.com", "form_type": "demo_request",
-                "company_name": "Globex"}
+DEMO_REQUEST = {
+    "email": "zoe@globex.com",
+    "form_type": "demo_request",
+    "company_name": "Globex",
+}
 
 
 def first_response_due(lead):
@@ -38,8 +41,12 @@ def test_repeat_inside_an_open_cycle_is_a_touch_on_the_same_lead(sales_team):
         )
     ) == [
         ("submission", "form", NOW, {}),
-        ("submission", "api", NOW + timedelta(minutes=3),
-         {"engagement": {"visits": 4.0}}),
+        (
+            "submission",
+            "api",
+            NOW + timedelta(minutes=3),
+            {"engagement": {"visits": 4.0}},
+        ),
     ]
 
 
@@ -71,8 +78,9 @@ def test_lead_returning_after_disqualification_starts_a_linked_new_cycle(
     rep = sales_team["reps"][0]
     with time_machine.travel(NOW, tick=False):
         first = intake_lead(DEMO_REQUEST, channel="form").lead
-    disposition_lead(first, rep, "disqualified", "No budget this year",
-                     now=NOW + timedelta(hours=1))
+    disposition_lead(
+        first, rep, "disqualified", "No budget this year", now=NOW + timedelta(hours=1)
+    )
     returned_at = NOW + timedelta(days=30)
 
     with time_machine.travel(returned_at, tick=False):
@@ -95,11 +103,11 @@ def test_lead_returning_after_disqualification_starts_a_linked_new_cycle(
 def test_returning_lead_is_measured_apart_from_its_first_cycle(sales_team):
     rep = sales_team["reps"][0]
     first = intake_lead(DEMO_REQUEST, channel="form", now=NOW).lead
-    disposition_lead(first, rep, "disqualified", "Student",
-                     now=NOW + timedelta(minutes=2))
+    disposition_lead(
+        first, rep, "disqualified", "Student", now=NOW + timedelta(minutes=2)
+    )
 
-    second = intake_lead(DEMO_REQUEST, channel="form",
-                         now=NOW + timedelta(days=2)).lead
+    second = intake_lead(DEMO_REQUEST, channel="form", now=NOW + timedelta(days=2)).lead
 
     first_clock = Milestone.objects.get(handoff__lead=first, key="first_response")
     second_clock = Milestone.objects.get(handoff__lead=second, key="first_response")
@@ -113,12 +121,10 @@ def test_third_cycle_links_to_the_second(sales_team):
     manager = sales_team["manager"]
     first = intake_lead(DEMO_REQUEST, channel="form", now=NOW).lead
     disposition_lead(first, manager, "disqualified", "Too early", now=NOW)
-    second = intake_lead(DEMO_REQUEST, channel="form",
-                         now=NOW + timedelta(days=1)).lead
+    second = intake_lead(DEMO_REQUEST, channel="form", now=NOW + timedelta(days=1)).lead
     disposition_lead(second, manager, "nurture", now=NOW + timedelta(days=1))
 
-    third = intake_lead(DEMO_REQUEST, channel="form",
-                        now=NOW + timedelta(days=2)).lead
+    third = intake_lead(DEMO_REQUEST, channel="form", now=NOW + timedelta(days=2)).lead
 
     assert third.cycle == 3
     assert third.previous_cycle == second
@@ -128,8 +134,9 @@ def test_third_cycle_links_to_the_second(sales_team):
 def test_different_people_at_one_company_are_different_leads(sales_team):
     intake_lead(DEMO_REQUEST, channel="form", now=NOW)
 
-    other = intake_lead(DEMO_REQUEST | {"email": "yan@globex.com"}, channel="form",
-                        now=NOW)
+    other = intake_lead(
+        DEMO_REQUEST | {"email": "yan@globex.com"}, channel="form", now=NOW
+    )
 
     assert other.created is True
     assert Lead.objects.count() == 2

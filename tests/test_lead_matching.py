@@ -60,8 +60,10 @@ def test_lead_matches_account_when_from_its_registered_domain(acme, sales_team):
     assert result.lead.account == acme
 
 
-@pytest.mark.parametrize("email", ["zoe@notacme.com", "zoe@acme.com.evil.io",
-                                   "zoe@acmeco.com", "zoe@acme.co"])
+@pytest.mark.parametrize(
+    "email",
+    ["zoe@notacme.com", "zoe@acme.com.evil.io", "zoe@acmeco.com", "zoe@acme.co"],
+)
 def test_lead_matches_no_account_when_domain_only_contains_the_name(
     acme, sales_team, email
 ):
@@ -71,9 +73,7 @@ def test_lead_matches_no_account_when_domain_only_contains_the_name(
 
 
 @pytest.mark.parametrize("email", ["zoe@gmail.com", "zoe@yahoo.de"])
-def test_lead_matches_no_account_when_free_mail_even_if_registered(
-    sales_team, email
-):
+def test_lead_matches_no_account_when_free_mail_even_if_registered(sales_team, email):
     misfiled = AccountFactory(name="Misfiled")
     AccountDomainFactory(account=misfiled, domain="gmail.com")
     AccountDomainFactory(account=misfiled, domain="yahoo.de")

@@ -102,8 +102,10 @@ def test_language_is_refused_naming_the_field_when_unknown():
     assert clean.values["language"] == ""
 
 
-@pytest.mark.parametrize("placeholder", ["Select", "select", "unknown", "Unknown",
-                                         " N/A ", "--", "None", "null"])
+@pytest.mark.parametrize(
+    "placeholder",
+    ["Select", "select", "unknown", "Unknown", " N/A ", "--", "None", "null"],
+)
 def test_placeholder_becomes_empty(placeholder):
     clean = normalise_submission(
         {
@@ -191,8 +193,9 @@ def test_employee_count_is_refused_when_not_a_whole_number(raw):
     assert clean.values["employee_count"] is None
 
 
-@pytest.mark.parametrize(("raw", "intent"), [("0", 0), ("70", 70), ("100", 100),
-                                             ("69.6", 70)])
+@pytest.mark.parametrize(
+    ("raw", "intent"), [("0", 0), ("70", 70), ("100", 100), ("69.6", 70)]
+)
 def test_third_party_intent_is_parsed_from_0_to_100(raw, intent):
     clean = normalise_submission({"email": "zoe@acme.com", "third_party_intent": raw})
 
@@ -282,6 +285,4 @@ def test_every_bad_field_is_named_at_once():
 def test_external_id_replaces_email_but_needs_its_source():
     clean = normalise_submission({"external_id": "00Q5e00000ABC"})
 
-    assert clean.errors == {
-        "external_source": ["Required when external_id is given."]
-    }
+    assert clean.errors == {"external_source": ["Required when external_id is given."]}

@@ -18,8 +18,13 @@ from handoffs.services import intake_lead
 from tests.factories import PersonFactory
 
 NOW = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
-DEMO_REQUEST = {"email": "zoe@globex.com", "first_name": "Zoë", "last_name": "Doe",
-                "company_name": "Globex", "form_type": "demo_request"}
+DEMO_REQUEST = {
+    "email": "zoe@globex.com",
+    "first_name": "Zoë",
+    "last_name": "Doe",
+    "company_name": "Globex",
+    "form_type": "demo_request",
+}
 
 
 @pytest.fixture
@@ -61,8 +66,14 @@ def test_assignment_names_the_day_a_nurture_lead_is_due(
     sales_team, frozen, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        intake_lead({"email": "zoe@globex.com", "company_name": "Globex",
-                     "form_type": "webinar"}, channel="form")
+        intake_lead(
+            {
+                "email": "zoe@globex.com",
+                "company_name": "Globex",
+                "form_type": "webinar",
+            },
+            channel="form",
+        )
 
     assert Notification.objects.get().body == (
         "Content / webinar nurture lead from Globex. Respond by 2025-03-08 10:00 CET."
@@ -136,10 +147,12 @@ def test_notify_records_a_repeated_event_key_once(
     person = PersonFactory()
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        first = notifications.notify(person, "deal:7:won", "Won", "Deal 7 won.",
-                                     "/deals/7/", NOW)
-        second = notifications.notify(person, "deal:7:won", "Won again",
-                                      "Deal 7 won.", "/deals/7/", NOW)
+        first = notifications.notify(
+            person, "deal:7:won", "Won", "Deal 7 won.", "/deals/7/", NOW
+        )
+        second = notifications.notify(
+            person, "deal:7:won", "Won again", "Deal 7 won.", "/deals/7/", NOW
+        )
 
     assert second.pk == first.pk
     assert second.subject == "Won"
@@ -242,8 +255,9 @@ def test_failed_send_is_retried_with_backoff(db, frozen):
     notifications.notify(person, "event:1", "Hello", "Body", "", NOW)
     delivery = Delivery.objects.get()
 
-    with mock.patch.object(notifications, "send_mail",
-                           side_effect=ConnectionError("smtp down")):
+    with mock.patch.object(
+        notifications, "send_mail", side_effect=ConnectionError("smtp down")
+    ):
         failed = notifications.deliver_one(delivery.pk, NOW)
     delivery.refresh_from_db()
     early = notifications.redeliver_pending(NOW + timedelta(seconds=29))
@@ -265,8 +279,9 @@ def test_delivery_fails_for_good_after_the_last_attempt(db, frozen):
         attempt_count=notifications.MAX_ATTEMPTS - 1
     )
 
-    with mock.patch.object(notifications, "send_mail",
-                           side_effect=ConnectionError("smtp down")):
+    with mock.patch.object(
+        notifications, "send_mail", side_effect=ConnectionError("smtp down")
+    ):
         outcome = notifications.deliver_one(delivery.pk, NOW)
 
     delivery.refresh_from_db()
@@ -276,8 +291,9 @@ def test_delivery_fails_for_good_after_the_last_attempt(db, frozen):
 
 
 def test_slack_delivery_posts_the_notification(db, frozen):
-    person = PersonFactory(slack_webhook_url="https://hooks.example.org/T1",
-                           notify_by_email=False)
+    person = PersonFactory(
+        slack_webhook_url="https://hooks.example.org/T1", notify_by_email=False
+    )
     notifications.notify(person, "event:1", "Hello", "Body", "/leads/1/", NOW)
     delivery = Delivery.objects.get()
 

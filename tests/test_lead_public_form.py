@@ -147,8 +147,12 @@ def test_form_filled_trap_thanks_the_bot_and_stores_nothing(client, sales_team):
 
 @pytest.mark.parametrize(
     "token",
-    ["", "lead-form", "lead-form:1tGz0q:forgedsignatureforgedsignature00",
-     "something-else"],
+    [
+        "",
+        "lead-form",
+        "lead-form:1tGz0q:forgedsignatureforgedsignature00",
+        "something-else",
+    ],
 )
 def test_form_refuses_a_missing_or_forged_token_and_stores_nothing(
     client, sales_team, token
@@ -188,8 +192,7 @@ def test_form_answers_429_after_the_rate_limit(client, sales_team, settings, fro
     settings.BOWTIE_FORM_RATE_LIMIT = "2/m"
 
     codes = [
-        client.post(FORM_URL, form_data(email=f"person{number}@globex.com"))
-        .status_code
+        client.post(FORM_URL, form_data(email=f"person{number}@globex.com")).status_code
         for number in range(3)
     ]
 
@@ -203,10 +206,12 @@ def test_form_rate_limit_counts_each_address_apart(
     settings.BOWTIE_FORM_RATE_LIMIT = "1/m"
     client.post(FORM_URL, form_data(email="a@globex.com"), REMOTE_ADDR="10.0.0.1")
 
-    other = client.post(FORM_URL, form_data(email="b@globex.com"),
-                        REMOTE_ADDR="10.0.0.2")
-    again = client.post(FORM_URL, form_data(email="c@globex.com"),
-                        REMOTE_ADDR="10.0.0.1")
+    other = client.post(
+        FORM_URL, form_data(email="b@globex.com"), REMOTE_ADDR="10.0.0.2"
+    )
+    again = client.post(
+        FORM_URL, form_data(email="c@globex.com"), REMOTE_ADDR="10.0.0.1"
+    )
 
     assert (other.status_code, again.status_code) == (302, 429)
 

@@ -95,8 +95,7 @@ def test_most_spare_capacity_counts_no_limit_as_all_free():
 
 
 def test_most_spare_capacity_breaks_ties_by_rotation():
-    members = [Member(1, open_count=1, capacity=2), Member(2, open_count=2,
-                                                           capacity=4)]
+    members = [Member(1, open_count=1, capacity=2), Member(2, open_count=2, capacity=4)]
 
     first = most_spare_capacity(members, [1, 2], 0, {1, 2})
     second = most_spare_capacity(members, [1, 2], first[1], {1, 2})

@@ -47,8 +47,9 @@ def dach_team(db):
 
 @pytest.fixture
 def acme_owned_by_olga(db):
-    olga = PersonFactory(full_name="Olga Owner", role="am",
-                         team=TeamFactory(name="Key accounts"))
+    olga = PersonFactory(
+        full_name="Olga Owner", role="am", team=TeamFactory(name="Key accounts")
+    )
     account = AccountFactory(name="Acme", owner=olga)
     AccountDomainFactory(account=account, domain="acme.com")
     return account
@@ -82,8 +83,9 @@ def test_account_owner_override_leaves_the_rotation_untouched(
 def test_account_owner_keeps_the_lead_when_out_of_office(
     sales_team, acme_owned_by_olga
 ):
-    OutOfOfficeFactory(person=acme_owned_by_olga.owner, starts_at=NOW,
-                       ends_at=NOW + timedelta(days=3))
+    OutOfOfficeFactory(
+        person=acme_owned_by_olga.owner, starts_at=NOW, ends_at=NOW + timedelta(days=3)
+    )
 
     lead = submit("zoe@acme.com")
 
@@ -112,7 +114,9 @@ def test_account_lead_waits_in_fallback_queue_when_owner_is_inactive(
 
 def test_rule_on_language_sends_lead_to_its_team(sales_team, dach_team):
     rule = RoutingRuleFactory(
-        name="German speakers", priority=10, team=dach_team,
+        name="German speakers",
+        priority=10,
+        team=dach_team,
         conditions=[{"field": "language", "operator": "in", "value": ["de"]}],
     )
 
@@ -131,7 +135,9 @@ def test_rule_on_language_sends_lead_to_its_team(sales_team, dach_team):
 
 def test_rule_on_language_lets_other_languages_through(sales_team, dach_team):
     RoutingRuleFactory(
-        name="German speakers", priority=10, team=dach_team,
+        name="German speakers",
+        priority=10,
+        team=dach_team,
         conditions=[{"field": "language", "operator": "in", "value": ["de"]}],
     )
 
@@ -146,7 +152,9 @@ def test_rule_on_territory_sends_lead_from_its_countries(sales_team):
     PersonFactory(full_name="Sven", team=nordics)
     TerritoryFactory(name="Nordics", countries=["SE", "NO", "DK", "FI", "IS"])
     rule = RoutingRuleFactory(
-        name="Nordic territory", priority=20, team=nordics,
+        name="Nordic territory",
+        priority=20,
+        team=nordics,
         conditions=[{"field": "territory", "operator": "equals", "value": "nordics"}],
     )
 
@@ -162,11 +170,15 @@ def test_rules_are_tried_by_priority(sales_team, dach_team):
     nordics = TeamFactory(name="Nordics")
     PersonFactory(full_name="Sven", team=nordics)
     by_country = RoutingRuleFactory(
-        name="Country DE", priority=30, team=nordics,
+        name="Country DE",
+        priority=30,
+        team=nordics,
         conditions=[{"field": "country", "operator": "equals", "value": "DE"}],
     )
     by_language = RoutingRuleFactory(
-        name="Language de", priority=40, team=dach_team,
+        name="Language de",
+        priority=40,
+        team=dach_team,
         conditions=[{"field": "language", "operator": "equals", "value": "de"}],
     )
 
@@ -184,7 +196,9 @@ def test_rules_are_tried_by_priority(sales_team, dach_team):
 
 def test_rule_matches_only_when_every_condition_holds(sales_team, dach_team):
     RoutingRuleFactory(
-        name="Big German companies", priority=10, team=dach_team,
+        name="Big German companies",
+        priority=10,
+        team=dach_team,
         conditions=[
             {"field": "language", "operator": "equals", "value": "de"},
             {"field": "employee_count", "operator": "gte", "value": 1000},
@@ -200,9 +214,12 @@ def test_rule_matches_only_when_every_condition_holds(sales_team, dach_team):
 
 def test_rule_on_lead_type_sees_the_classified_type(sales_team, dach_team):
     RoutingRuleFactory(
-        name="Hand-raisers", priority=10, team=dach_team,
-        conditions=[{"field": "lead_type", "operator": "equals",
-                     "value": "hand_raiser"}],
+        name="Hand-raisers",
+        priority=10,
+        team=dach_team,
+        conditions=[
+            {"field": "lead_type", "operator": "equals", "value": "hand_raiser"}
+        ],
     )
 
     demo = submit("zoe@example.org", form_type="demo_request")
@@ -217,7 +234,9 @@ def test_default_rule_is_tried_last_whatever_its_priority(sales_team, dach_team)
         name="Catch-all first", priority=1, team=sales_team["team"], is_default=True
     )
     language = RoutingRuleFactory(
-        name="German speakers", priority=50, team=dach_team,
+        name="German speakers",
+        priority=50,
+        team=dach_team,
         conditions=[{"field": "language", "operator": "in", "value": ["de"]}],
     )
 
@@ -230,7 +249,10 @@ def test_default_rule_is_tried_last_whatever_its_priority(sales_team, dach_team)
 
 def test_inactive_rule_is_skipped(sales_team, dach_team):
     RoutingRuleFactory(
-        name="German speakers", priority=10, team=dach_team, is_active=False,
+        name="German speakers",
+        priority=10,
+        team=dach_team,
+        is_active=False,
         conditions=[{"field": "language", "operator": "in", "value": ["de"]}],
     )
 
@@ -241,7 +263,9 @@ def test_inactive_rule_is_skipped(sales_team, dach_team):
 
 def test_lead_waits_unassigned_when_no_rule_matches_and_no_default(db, dach_team):
     RoutingRuleFactory(
-        name="German speakers", priority=10, team=dach_team,
+        name="German speakers",
+        priority=10,
+        team=dach_team,
         conditions=[{"field": "language", "operator": "in", "value": ["de"]}],
     )
 
@@ -257,8 +281,15 @@ def test_lead_waits_unassigned_when_no_rule_matches_and_no_default(db, dach_team
 def test_round_robin_gives_leads_in_member_order(sales_team):
     leads = submit_many(7)
 
-    assert owners(leads) == ["Rep A", "Rep B", "Rep C", "Rep A", "Rep B", "Rep C",
-                             "Rep A"]
+    assert owners(leads) == [
+        "Rep A",
+        "Rep B",
+        "Rep C",
+        "Rep A",
+        "Rep B",
+        "Rep C",
+        "Rep A",
+    ]
     assert Team.objects.get(pk=sales_team["team"].pk).rotation_position == 7
 
 
@@ -321,8 +352,9 @@ def test_capacity_counts_only_open_leads(db):
     PersonFactory(full_name="Closer", team=team, capacity=2)
     RoutingRuleFactory(name="All", team=team, is_default=True)
     LeadFactory(owner=busy, team=team)
-    LeadFactory.create_batch(2, owner=busy, team=team, status="qualified",
-                             closed_at=NOW)
+    LeadFactory.create_batch(
+        2, owner=busy, team=team, status="qualified", closed_at=NOW
+    )
 
     lead = submit("zoe@example.org")
 
@@ -337,8 +369,9 @@ def test_only_eligible_people_get_leads(db):
     PersonFactory(full_name="Fran French", team=team, languages=["fr"])
     eve = PersonFactory(full_name="Eve Eligible", team=team, languages=["de", "en"])
     RoutingRuleFactory(name="All", team=team, is_default=True)
-    OutOfOfficeFactory(person=away, starts_at=NOW - timedelta(days=1),
-                       ends_at=NOW + timedelta(days=1))
+    OutOfOfficeFactory(
+        person=away, starts_at=NOW - timedelta(days=1), ends_at=NOW + timedelta(days=1)
+    )
     LeadFactory(owner=full, team=team)
 
     lead = submit("zoe@example.org", language="German")
@@ -409,8 +442,14 @@ def test_rep_back_from_leave_gets_no_catch_up_burst(sales_team):
     after_return = submit_many(6, now=NOW + timedelta(hours=2), prefix="back")
 
     assert owners(while_away) == ["Rep A", "Rep C", "Rep A", "Rep C"]
-    assert owners(after_return) == ["Rep A", "Rep B", "Rep C", "Rep A", "Rep B",
-                                    "Rep C"]
+    assert owners(after_return) == [
+        "Rep A",
+        "Rep B",
+        "Rep C",
+        "Rep A",
+        "Rep B",
+        "Rep C",
+    ]
 
 
 def test_routing_decision_is_stored_with_its_rule(sales_team):
@@ -427,7 +466,9 @@ def test_routing_decision_is_stored_with_its_rule(sales_team):
         "round-robin: Rep A."
     )
     assert [candidate["eligible"] for candidate in decision.candidates] == [
-        True, True, True
+        True,
+        True,
+        True,
     ]
 
 

@@ -61,14 +61,18 @@ class Account(models.Model):
         ancestor = self.parent
         while ancestor is not None:
             if ancestor.pk == self.pk:
-                raise ValidationError({"parent": "An account cannot be its own parent."})
+                raise ValidationError(
+                    {"parent": "An account cannot be its own parent."}
+                )
             ancestor = ancestor.parent
 
 
 class AccountDomain(models.Model):
     """A registered domain (example.com, not www.example.com) of an account."""
 
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="domains")
+    account = models.ForeignKey(
+        Account, on_delete=models.CASCADE, related_name="domains"
+    )
     domain = models.CharField(max_length=253, unique=True)
 
     history = audit_history()
@@ -93,7 +97,11 @@ class AccountDomain(models.Model):
 
 class Contact(models.Model):
     account = models.ForeignKey(
-        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="contacts"
+        Account,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contacts",
     )
     email = models.EmailField(unique=True)
     first_name = models.CharField(max_length=100, blank=True)

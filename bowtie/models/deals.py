@@ -68,7 +68,9 @@ class Stage(models.Model):
         WON = "won", "Won"
         LOST = "lost", "Lost"
 
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    pipeline = models.ForeignKey(
+        Pipeline, on_delete=models.CASCADE, related_name="stages"
+    )
     name = models.CharField(max_length=80)
     position = models.PositiveSmallIntegerField()
     outcome = models.CharField(
@@ -87,7 +89,8 @@ class Stage(models.Model):
                 fields=["pipeline", "name"], name="stage_name_unique_in_pipeline"
             ),
             models.UniqueConstraint(
-                fields=["pipeline", "position"], name="stage_position_unique_in_pipeline"
+                fields=["pipeline", "position"],
+                name="stage_position_unique_in_pipeline",
             ),
             models.CheckConstraint(
                 condition=Q(probability__lte=100), name="stage_probability_is_percent"
@@ -119,7 +122,9 @@ class Deal(models.Model):
         on_delete=models.SET_NULL,
         related_name="owned_deals",
     )
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
+    pipeline = models.ForeignKey(
+        Pipeline, on_delete=models.PROTECT, related_name="deals"
+    )
     stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
     product = models.ForeignKey(
         Product, null=True, blank=True, on_delete=models.PROTECT, related_name="deals"

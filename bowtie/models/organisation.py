@@ -146,7 +146,9 @@ class OutOfOffice(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.person} away {self.starts_at:%Y-%m-%d} to {self.ends_at:%Y-%m-%d}"
+        return (
+            f"{self.person} away {self.starts_at:%Y-%m-%d} to {self.ends_at:%Y-%m-%d}"
+        )
 
 
 class WorkingPeriod(models.Model):
@@ -162,7 +164,11 @@ class WorkingPeriod(models.Model):
         SUNDAY = 6
 
     team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.CASCADE, related_name="working_periods"
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="working_periods",
     )
     person = models.ForeignKey(
         Person,
@@ -192,7 +198,9 @@ class WorkingPeriod(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_weekday_display()} {self.starts_at:%H:%M}-{self.ends_at:%H:%M}"
+        return (
+            f"{self.get_weekday_display()} {self.starts_at:%H:%M}-{self.ends_at:%H:%M}"
+        )
 
 
 class Territory(models.Model):
@@ -201,7 +209,11 @@ class Territory(models.Model):
         default=list, blank=True, help_text='ISO 3166 codes, for example ["DE", "AT"].'
     )
     team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="territories"
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="territories",
     )
 
     history = audit_history()

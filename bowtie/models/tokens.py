@@ -31,7 +31,8 @@ class ApiToken(models.Model):
         ordering = ["name"]
         indexes = [
             models.Index(
-                fields=["key_hash"], condition=Q(revoked_at__isnull=True),
+                fields=["key_hash"],
+                condition=Q(revoked_at__isnull=True),
                 name="api_token_live",
             )
         ]

@@ -13,18 +13,40 @@ class LeadSerializer(serializers.ModelSerializer):
     class Meta:
         model = Lead
         fields = [
-            "id", "email", "first_name", "last_name", "company_name", "country",
-            "language", "lead_type", "status", "cycle", "touch_count", "owner", "team",
-            "account", "score", "fit_score", "intent_score", "third_party_score",
-            "due_at", "routing_reason", "received_at", "first_response_at",
-            "closed_at", "updated_at",
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "company_name",
+            "country",
+            "language",
+            "lead_type",
+            "status",
+            "cycle",
+            "touch_count",
+            "owner",
+            "team",
+            "account",
+            "score",
+            "fit_score",
+            "intent_score",
+            "third_party_score",
+            "due_at",
+            "routing_reason",
+            "received_at",
+            "first_response_at",
+            "closed_at",
+            "updated_at",
         ]
 
     def get_owner(self, lead):
         if lead.owner is None:
             return None
-        return {"id": lead.owner.pk, "name": lead.owner.full_name,
-                "email": lead.owner.email}
+        return {
+            "id": lead.owner.pk,
+            "name": lead.owner.full_name,
+            "email": lead.owner.email,
+        }
 
     def get_team(self, lead):
         return {"id": lead.team.pk, "name": lead.team.name} if lead.team else None

@@ -31,15 +31,24 @@ class Handoff(models.Model):
 
     # The subject is exactly one of these, depending on the kind.
     lead = models.ForeignKey(
-        "handoffs.Lead", null=True, blank=True, on_delete=models.CASCADE,
+        "handoffs.Lead",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="handoffs",
     )
     deal = models.ForeignKey(
-        "bowtie.Deal", null=True, blank=True, on_delete=models.CASCADE,
+        "bowtie.Deal",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="handoffs",
     )
     account = models.ForeignKey(
-        "bowtie.Account", null=True, blank=True, on_delete=models.CASCADE,
+        "bowtie.Account",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="handoffs",
     )
 
@@ -47,14 +56,20 @@ class Handoff(models.Model):
         "bowtie.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     sender = models.ForeignKey(
-        "bowtie.Person", null=True, blank=True, on_delete=models.SET_NULL,
+        "bowtie.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="sent_handoffs",
     )
     receiving_team = models.ForeignKey(
         "bowtie.Team", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     receiver = models.ForeignKey(
-        "bowtie.Person", null=True, blank=True, on_delete=models.SET_NULL,
+        "bowtie.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="received_handoffs",
     )
 
@@ -103,7 +118,9 @@ class Handoff(models.Model):
     def reject(self):
         pass
 
-    @transition(field=state, source=[State.OPEN, State.ACCEPTED], target=State.REASSIGNED)
+    @transition(
+        field=state, source=[State.OPEN, State.ACCEPTED], target=State.REASSIGNED
+    )
     def reassign(self):
         pass
 
@@ -120,7 +137,9 @@ class Milestone(models.Model):
         FIRST_RESPONSE = "first_response", "First response"
         DISPOSITION = "disposition", "Disposition"
 
-    handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="milestones")
+    handoff = models.ForeignKey(
+        Handoff, on_delete=models.CASCADE, related_name="milestones"
+    )
     key = models.CharField(max_length=40)
     label = models.CharField(max_length=120)
     clock_type = models.CharField(
@@ -128,7 +147,10 @@ class Milestone(models.Model):
     )
     target_seconds = models.PositiveIntegerField()
     policy = models.ForeignKey(
-        "handoffs.SlaPolicy", null=True, blank=True, on_delete=models.SET_NULL,
+        "handoffs.SlaPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     started_at = models.DateTimeField()

@@ -65,15 +65,24 @@ class Lead(models.Model):
     do_not_call = models.BooleanField(default=False)
 
     account = models.ForeignKey(
-        "bowtie.Account", null=True, blank=True, on_delete=models.SET_NULL,
+        "bowtie.Account",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="leads",
     )
     team = models.ForeignKey(
-        "bowtie.Team", null=True, blank=True, on_delete=models.PROTECT,
+        "bowtie.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="leads",
     )
     owner = models.ForeignKey(
-        "bowtie.Person", null=True, blank=True, on_delete=models.SET_NULL,
+        "bowtie.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="owned_leads",
     )
 
@@ -89,7 +98,10 @@ class Lead(models.Model):
     disqualification_reason = models.CharField(max_length=200, blank=True)
     cycle = models.PositiveSmallIntegerField(default=1)
     previous_cycle = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.SET_NULL,
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="next_cycle",
     )
     touch_count = models.PositiveIntegerField(default=1)
@@ -155,7 +167,11 @@ class Touch(models.Model):
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="touches")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     actor = models.ForeignKey(
-        "bowtie.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "bowtie.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     channel = models.CharField(max_length=10, choices=IntakeChannel.choices, blank=True)
     occurred_at = models.DateTimeField()
@@ -182,14 +198,25 @@ class RoutingDecision(models.Model):
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="decisions")
     step = models.CharField(max_length=20, choices=Step.choices)
     rule = models.ForeignKey(
-        "handoffs.RoutingRule", null=True, blank=True, on_delete=models.SET_NULL,
+        "handoffs.RoutingRule",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="decisions",
     )
     team = models.ForeignKey(
-        "bowtie.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "bowtie.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     person = models.ForeignKey(
-        "bowtie.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "bowtie.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     reason = models.TextField()
     candidates = models.JSONField(

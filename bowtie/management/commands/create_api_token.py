@@ -22,6 +22,8 @@ class Command(BaseCommand):
             token, key = issue_api_token(name, scopes or ["leads:write"])
         except ValueError as error:
             raise CommandError(str(error)) from None
-        self.stderr.write(f"Token {token.name!r} with scopes {', '.join(token.scopes)}.")
+        self.stderr.write(
+            f"Token {token.name!r} with scopes {', '.join(token.scopes)}."
+        )
         self.stderr.write("Copy the key now; only its hash is stored:")
         self.stdout.write(key)
