@@ -28,7 +28,7 @@ urlpatterns = [
 ]
 
 if settings.BOWTIE_BENCHMARK_ENDPOINTS:
-    from bowtie.benchmarks.views import BaselineView
+    from handoffs.benchmarks.views import BaselineView
 
     urlpatterns.append(
         path("api/benchmark/baseline", BaselineView.as_view(), name="api-baseline")
