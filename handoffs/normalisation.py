@@ -10,34 +10,13 @@ from dataclasses import dataclass, field
 import pycountry
 from email_validator import EmailNotValidError, validate_email
 
+from bowtie.countries import recognise_country
 from bowtie.domains import registered_domain
 
 # Values that forms and CRM exports store when nobody answered.
 PLACEHOLDERS = frozenset(
     {"select", "unknown", "n/a", "na", "none", "null", "-", "--", "?", "not provided"}
 )
-COUNTRY_ALIASES = {
-    "uk": "GB",
-    "u.k.": "GB",
-    "england": "GB",
-    "scotland": "GB",
-    "wales": "GB",
-    "great britain": "GB",
-    "usa": "US",
-    "u.s.": "US",
-    "u.s.a.": "US",
-    "united states of america": "US",
-    "deutschland": "DE",
-    "schweiz": "CH",
-    "österreich": "AT",
-    "espana": "ES",
-    "españa": "ES",
-    "russia": "RU",
-    "south korea": "KR",
-    "korea": "KR",
-    "uae": "AE",
-    "philipines": "PH",
-}
 TRUE_WORDS = frozenset({"yes", "y", "true", "t", "1", "on"})
 FALSE_WORDS = frozenset({"no", "n", "false", "f", "0", "off", ""})
 
@@ -86,17 +65,6 @@ class CleanSubmission:
 def blank_if_placeholder(value: object) -> str:
     text = "" if value is None else re.sub(r"\s+", " ", str(value)).strip()
     return "" if text.casefold() in PLACEHOLDERS else text
-
-
-def recognise_country(text: str) -> str | None:
-    """Return the ISO 3166 alpha-2 code for a country name or code."""
-    alias = COUNTRY_ALIASES.get(text.casefold())
-    if alias:
-        return alias
-    try:
-        return pycountry.countries.lookup(text).alpha_2
-    except LookupError:
-        return None
 
 
 def recognise_language(text: str) -> str | None:
