@@ -64,6 +64,9 @@ class Environment(BaseSettings):
         30, ge=5, alias="BOWTIE_OUTBOX_RETRY_AFTER_SECONDS"
     )
     form_rate_limit: str = Field("30/m", alias="BOWTIE_FORM_RATE_LIMIT")
+    # Behind a load balancer every request comes from its address; name the
+    # header it sets with the visitor's address (one value, e.g. X-Real-IP).
+    client_ip_header: str = Field("", alias="BOWTIE_CLIENT_IP_HEADER")
     sample_data_dir: Path = Field(
         REPOSITORY_ROOT.parent / "shared" / "data", alias="BOWTIE_SAMPLE_DATA"
     )

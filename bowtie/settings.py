@@ -191,6 +191,8 @@ CELERY_TIMEZONE = "UTC"
 BOWTIE_SWEEP_INTERVAL = timedelta(seconds=ENV.sweep_interval_seconds)
 BOWTIE_OUTBOX_RETRY_AFTER = timedelta(seconds=ENV.outbox_retry_after_seconds)
 BOWTIE_FORM_RATE_LIMIT = ENV.form_rate_limit
+if ENV.client_ip_header:
+    RATELIMIT_IP_META_KEY = "HTTP_" + ENV.client_ip_header.upper().replace("-", "_")
 BOWTIE_SAMPLE_DATA = ENV.sample_data_dir
 BOWTIE_BENCHMARK_ENDPOINTS = ENV.benchmark_endpoints
 

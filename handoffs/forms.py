@@ -155,6 +155,11 @@ class DashboardFilterForm(forms.Form):
         queryset=Team.objects.all(), required=False, empty_label="all teams"
     )
 
+    def __init__(self, *args, teams=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if teams is not None:
+            self.fields["team"].queryset = teams
+
     def filters(self) -> tuple[int, Team | None]:
         self.is_valid()
         return (

@@ -6,6 +6,8 @@ from bowtie.models import Person, Team
 from handoffs.models import Handoff, Lead, Milestone
 
 MANAGING_ROLES = (Person.Role.MANAGER, Person.Role.REVOPS_ADMIN)
+# Roles whose reports cover the whole company, leads without a team included.
+ALL_TEAMS_ROLES = (Person.Role.REVOPS_ADMIN, Person.Role.MARKETING_OPS)
 
 
 def first_response_due_subquery():
@@ -53,3 +55,12 @@ def visible_leads(person: Person):
     return Lead.objects.filter(owner=person) | Lead.objects.filter(
         owner__isnull=True, team=person.team_id
     )
+
+
+def dashboard_teams(person: Person):
+    """Teams whose figures a person may see: all, the managed ones, or their own."""
+    if person.role in ALL_TEAMS_ROLES:
+        return Team.objects.all()
+    if person.role == Person.Role.MANAGER:
+        return managed_teams(person)
+    return Team.objects.filter(pk=person.team_id)

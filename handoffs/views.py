@@ -32,7 +32,9 @@ from handoffs.forms import (
 )
 from handoffs.models import IntakeChannel, Lead, Milestone
 from handoffs.queries import (
+    ALL_TEAMS_ROLES,
     MANAGING_ROLES,
+    dashboard_teams,
     leads_with_due,
     managed_teams,
     visible_leads,
@@ -230,12 +232,16 @@ def lead_disposition(request, person, pk):
 @person_required()
 def speed_to_lead(request, person):
     now = timezone.now()
+    teams = dashboard_teams(person)
     filters = DashboardFilterForm(
-        {"days": DashboardFilterForm.DEFAULT_DAYS, **request.GET.dict()}
+        {"days": DashboardFilterForm.DEFAULT_DAYS, **request.GET.dict()}, teams=teams
     )
     days, team = filters.filters()
     since, until = now - timedelta(days=days), now
-    stats = metrics.speed_to_lead(metrics.leads_in_period(since, until, team), now)
+    leads = metrics.leads_in_period(since, until, team)
+    if person.role not in ALL_TEAMS_ROLES:
+        leads = leads.filter(team__in=teams)
+    stats = metrics.speed_to_lead(leads, now)
 
     if request.GET.get("format") == "csv":
         return speed_to_lead_csv(stats, since, until)

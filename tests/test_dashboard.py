@@ -102,9 +102,10 @@ def period_leads(two_teams):
 
 @pytest.fixture
 def manager_client(client, period_leads):
+    # RevOps sees every team; managers and reps see theirs (tested below).
     manager = PersonFactory(
         full_name="Mara Keller",
-        role="manager",
+        role="revops_admin",
         team=period_leads["dach"],
         time_zone="Europe/Berlin",
     )
@@ -253,3 +254,18 @@ def test_speed_to_lead_page_ignores_unknown_filters(manager_client):
 
     assert response.status_code == 200
     assert "4 of 6 leads responded" in response.content.decode()
+
+
+def test_dashboard_shows_a_rep_only_their_own_team(client, sales_team):
+    other_team = TeamFactory(name="Other team")
+    rep = sales_team["reps"][0]
+    client.force_login(rep.user)
+
+    page = client.get("/dashboard/speed-to-lead/")
+    forged = client.get(f"/dashboard/speed-to-lead/?team={other_team.pk}&format=csv")
+
+    assert [team.name for team in page.context["filters"].fields["team"].queryset] == [
+        "Inbound EMEA"
+    ]
+    assert forged.status_code == 200
+    assert "Other team" not in forged.content.decode()

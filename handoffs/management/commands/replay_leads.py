@@ -25,17 +25,11 @@ from handoffs.importing import (
     read_text,
     resolve_mapping,
 )
+from handoffs.management.commands.import_leads import parse_override
 
 LEADS_PATH = "/api/leads"
 SHOWN_REFUSALS = 5
 PROGRESS_EVERY_SECONDS = 5.0
-
-
-def parse_override(text: str) -> tuple[str, str]:
-    name, separator, column = text.partition("=")
-    if not separator or not name.strip():
-        raise CommandError(f"--map {text!r}: write it as field=Column header.")
-    return name.strip(), column.strip()
 
 
 def count_line(samples: list[Sample]) -> str:
