@@ -54,14 +54,25 @@ CURRENCY = "USD"
 
 COLUMNS = {
     "accounts.csv": (
-        "account", "sector", "year_established", "revenue", "employees",
-        "office_location", "subsidiary_of",
+        "account",
+        "sector",
+        "year_established",
+        "revenue",
+        "employees",
+        "office_location",
+        "subsidiary_of",
     ),
     "products.csv": ("product", "series", "sales_price"),
     "sales_teams.csv": ("sales_agent", "manager", "regional_office"),
     "sales_pipeline.csv": (
-        "opportunity_id", "sales_agent", "product", "account", "deal_stage",
-        "engage_date", "close_date", "close_value",
+        "opportunity_id",
+        "sales_agent",
+        "product",
+        "account",
+        "deal_stage",
+        "engage_date",
+        "close_date",
+        "close_value",
     ),
 }
 
@@ -540,8 +551,10 @@ def check_emails(roster: list[RosterRow], domain: str) -> list[str]:
         try:
             validate_email(email)
         except ValidationError:
-            problems.append(f"{email!r} (for {', '.join(sorted(names))}) is not an "
-                            "e-mail address; check the e-mail domain.")
+            problems.append(
+                f"{email!r} (for {', '.join(sorted(names))}) is not an "
+                "e-mail address; check the e-mail domain."
+            )
         if len(names) > 1:
             problems.append(f"{', '.join(sorted(names))} would share {email}.")
     return problems
@@ -654,8 +667,7 @@ def store_deals(
     # Thousands of rows: compare in memory, then write in batches; the bulk
     # helpers keep the history records that single saves would have made.
     existing = {
-        deal.external_id: deal
-        for deal in Deal.objects.filter(external_source=source)
+        deal.external_id: deal for deal in Deal.objects.filter(external_source=source)
     }
     now = timezone.now()
     to_create, to_update, changed_fields = [], [], set()
@@ -677,16 +689,22 @@ def store_deals(
     if "amount" in changed_fields:
         changed_fields.add("amount_currency")
 
-    bar = tqdm(total=len(rows), desc="deals", unit="row", file=sys.stderr,
-               disable=not progress, mininterval=0.5 if sys.stderr.isatty() else 15)
+    bar = tqdm(
+        total=len(rows),
+        desc="deals",
+        unit="row",
+        file=sys.stderr,
+        disable=not progress,
+        mininterval=0.5 if sys.stderr.isatty() else 15,
+    )
     bar.update(len(rows) - len(to_create) - len(to_update))
     for start in range(0, len(to_create), DEAL_BATCH_SIZE):
-        batch = to_create[start:start + DEAL_BATCH_SIZE]
+        batch = to_create[start : start + DEAL_BATCH_SIZE]
         for deal in bulk_create_with_history(batch, Deal):
             changes.record_created(deal)
         bar.update(len(batch))
     for start in range(0, len(to_update), DEAL_BATCH_SIZE):
-        batch = to_update[start:start + DEAL_BATCH_SIZE]
+        batch = to_update[start : start + DEAL_BATCH_SIZE]
         bulk_update_with_history(batch, Deal, sorted(changed_fields | {"updated_at"}))
         for deal in batch:
             changes.record_updated(deal)
@@ -704,7 +722,8 @@ def deal_values(row, pipeline, stages, accounts, products, people) -> dict:
     if stage.outcome == stage.Outcome.LOST and not amount:
         amount = None
     return {
-        "name": f"{product.name} for {account.name}" if account
+        "name": f"{product.name} for {account.name}"
+        if account
         else f"{product.name}, account not matched yet",
         "account": account,
         "owner": people[row.agent],

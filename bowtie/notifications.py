@@ -8,13 +8,14 @@ workers never send the same one.
 """
 
 import logging
+import smtplib
 import zoneinfo
 from datetime import timedelta
 
 import httpx
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -36,23 +37,15 @@ def notify(
     person: Person, event_key: str, subject: str, body: str, url: str, now
 ) -> Notification:
     """Record a notification for one event; a repeated event changes nothing."""
-    existing = Notification.objects.filter(
-        recipient=person, event_key=event_key
-    ).first()
-    if existing:
-        return existing
-
-    try:
-        with transaction.atomic():
-            notification = Notification.objects.create(
-                recipient=person,
-                event_key=event_key,
-                subject=subject[:200],
-                body=body,
-                url=url,
-                created_at=now,
-            )
-    except IntegrityError:
+    notification = Notification(
+        recipient=person,
+        event_key=event_key,
+        subject=subject[:200],
+        body=body,
+        url=url,
+        created_at=now,
+    )
+    if not insert_unless_notified(notification):
         return Notification.objects.get(recipient=person, event_key=event_key)
 
     channels = []
@@ -69,6 +62,40 @@ def notify(
     return notification
 
 
+def insert_unless_notified(notification: Notification) -> bool:
+    """Insert the row unless its recipient already has one for its event.
+
+    One INSERT ... ON CONFLICT DO NOTHING on the once-per-event constraint:
+    no lookup first and no savepoint, and a concurrent insert of the same
+    event waits for the other to commit instead of failing.
+    """
+    meta = Notification._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    conflict = ", ".join(
+        quote(meta.get_field(name).column) for name in ("recipient", "event_key")
+    )
+    values = [
+        field.get_db_prep_save(getattr(notification, field.attname), connection)
+        for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) "
+            f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}",
+            values,
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    notification.pk = row[0]
+    notification._state.adding = False
+    notification._state.db = connection.alias
+    return True
+
+
 def enqueue_delivery(delivery_id: int) -> None:
     from bowtie.tasks import deliver
 
@@ -81,24 +108,77 @@ def enqueue_delivery(delivery_id: int) -> None:
         )
 
 
-def claim_delivery(delivery_id: int, now) -> bool:
-    claimed = Delivery.objects.filter(
-        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+def claim_delivery(delivery_id: int, now) -> Delivery | None:
+    """Claim a pending delivery; return it with the message it sends, or None.
+
+    The claim and the read of the message are one UPDATE ... RETURNING. The
+    notification's and recipient's columns come through scalar subqueries,
+    because SQLite's RETURNING cannot name a joined table.
+    """
+    quote = connection.ops.quote_name
+    delivery = quote(Delivery._meta.db_table)
+    notification = quote(Notification._meta.db_table)
+    person = quote(Person._meta.db_table)
+    claimed_until = Delivery._meta.get_field("claimed_until")
+
+    def of_notification(column: str) -> str:
+        return (
+            f"(SELECT {quote(column)} FROM {notification} "
+            f"WHERE {notification}.id = {delivery}.notification_id)"
+        )
+
+    def of_recipient(column: str) -> str:
+        return (
+            f"(SELECT {person}.{quote(column)} FROM {person} "
+            f"JOIN {notification} ON {notification}.recipient_id = {person}.id "
+            f"WHERE {notification}.id = {delivery}.notification_id)"
+        )
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {delivery} SET claimed_until = %s "
+            f"WHERE id = %s AND status = %s "
+            f"AND (claimed_until IS NULL OR claimed_until < %s) "
+            f"RETURNING notification_id, channel, attempt_count, "
+            f"{of_notification('subject')}, {of_notification('body')}, "
+            f"{of_notification('url')}, {of_notification('recipient_id')}, "
+            f"{of_recipient('email')}, {of_recipient('slack_webhook_url')}",
+            [
+                claimed_until.get_db_prep_value(now + CLAIM_LEASE, connection),
+                delivery_id,
+                Delivery.Status.PENDING,
+                claimed_until.get_db_prep_value(now, connection),
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+
+    notification_id, channel, attempt_count, subject, body, url, *recipient = row
+    recipient_id, email, slack_webhook_url = recipient
+    return Delivery(
         pk=delivery_id,
-        status=Delivery.Status.PENDING,
-    ).update(claimed_until=now + CLAIM_LEASE)
-    return claimed == 1
+        channel=channel,
+        attempt_count=attempt_count,
+        notification=Notification(
+            pk=notification_id,
+            subject=subject,
+            body=body,
+            url=url,
+            recipient=Person(
+                pk=recipient_id, email=email, slack_webhook_url=slack_webhook_url
+            ),
+        ),
+    )
 
 
 def deliver_one(delivery_id: int, now=None) -> str:
     """Send one pending delivery if this worker wins its claim."""
     now = now or timezone.now()
-    if not claim_delivery(delivery_id, now):
+    delivery = claim_delivery(delivery_id, now)
+    if delivery is None:
         return "not claimed"
 
-    delivery = Delivery.objects.select_related("notification__recipient").get(
-        pk=delivery_id
-    )
     try:
         send_through_channel(delivery)
     except Exception as error:
@@ -133,6 +213,19 @@ def send_through_channel(delivery: Delivery) -> None:
     response.raise_for_status()
 
 
+def describe_failure(error: Exception) -> str:
+    """Say what went wrong without the message's text or the endpoint's address.
+
+    A webhook address carries its secret, and an SMTP refusal may quote the
+    recipient: neither belongs in the outbox table or the logs.
+    """
+    if isinstance(error, httpx.HTTPStatusError):
+        return f"HTTP {error.response.status_code} from the webhook"
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"SMTP {error.smtp_code} ({type(error).__name__})"
+    return type(error).__name__
+
+
 def record_failed_attempt(delivery: Delivery, error: Exception, now) -> str:
     attempts = delivery.attempt_count + 1
     gave_up = attempts >= MAX_ATTEMPTS
@@ -142,10 +235,13 @@ def record_failed_attempt(delivery: Delivery, error: Exception, now) -> str:
         attempt_count=attempts,
         status=Delivery.Status.FAILED if gave_up else Delivery.Status.PENDING,
         claimed_until=retry_at,
-        last_error=str(error)[:2000],
+        last_error=describe_failure(error),
     )
     logger.warning(
-        "delivery %s failed (attempt %s)", delivery.pk, attempts, exc_info=True
+        "delivery %s failed (attempt %s): %s",
+        delivery.pk,
+        attempts,
+        describe_failure(error),
     )
     return "failed" if gave_up else "retry"
 

@@ -8,8 +8,8 @@ import logging
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
 from django.urls import reverse
+from simple_history.utils import bulk_create_with_history
 
 from bowtie.notifications import in_zone_of, notify
 from handoffs.models import Handoff, Milestone, SlaPolicy
@@ -30,14 +30,22 @@ def policies_for(kind: str, lead_type: str = "") -> list[SlaPolicy]:
     """
     chosen: dict[str, SlaPolicy] = {}
     policies = SlaPolicy.objects.filter(
-        Q(lead_type=lead_type) | Q(lead_type=""), handoff_kind=kind, is_active=True
+        lead_type__in=[lead_type, ""], handoff_kind=kind, is_active=True
     )
     for policy in sorted(policies, key=lambda policy: policy.lead_type != ""):
         chosen[policy.milestone_key] = policy
     return list(chosen.values())
 
 
-def start_clocks(handoff: Handoff, lead_type: str, now) -> list[Milestone]:
+def start_clocks(
+    handoff: Handoff, lead_type: str, now, policies: list[SlaPolicy] | None = None
+) -> list[Milestone]:
+    """Start one milestone per active target; return them as stored.
+
+    `policies` are those of `policies_for`, when the caller read them already.
+    """
+    if policies is None:
+        policies = policies_for(handoff.kind, lead_type)
     milestones = [
         Milestone(
             handoff=handoff,
@@ -49,9 +57,10 @@ def start_clocks(handoff: Handoff, lead_type: str, now) -> list[Milestone]:
             started_at=now,
             due_at=due_time(now, policy.target_seconds, policy.clock_type),
         )
-        for policy in policies_for(handoff.kind, lead_type)
+        for policy in policies
     ]
-    return Milestone.objects.bulk_create(milestones)
+    # With history rows too: a plain bulk_create would skip the audit trail.
+    return bulk_create_with_history(milestones, Milestone)
 
 
 def meet_milestone(handoff: Handoff, key: str, now) -> bool:
@@ -60,9 +69,21 @@ def meet_milestone(handoff: Handoff, key: str, now) -> bool:
     Work done after the due time but before the sweeper noticed is still a
     breach: record it here, so the fact does not depend on sweep timing.
     """
-    running = Milestone.objects.filter(handoff=handoff, key=key, met_at__isnull=True)
-    running.filter(due_at__lt=now, breached_at__isnull=True).update(breached_at=now)
-    return running.update(met_at=now) == 1
+    running = Milestone.objects.select_for_update().filter(
+        handoff=handoff, key=key, met_at__isnull=True
+    )
+    milestone = running.first()
+    if milestone is None:
+        return False
+
+    changed = ["met_at"]
+    milestone.met_at = now
+    if milestone.due_at < now and milestone.breached_at is None:
+        milestone.breached_at = now
+        changed.append("breached_at")
+    # A save, not an update, so the audit history records the stop.
+    milestone.save(update_fields=changed)
+    return True
 
 
 def due_milestone_ids(now, limit: int) -> list[int]:
@@ -94,6 +115,8 @@ def record_breach(milestone_id: int, now) -> bool:
         milestone = Milestone.objects.select_related(
             "handoff__receiver", "handoff__receiving_team__head", "handoff__lead"
         ).get(pk=milestone_id)
+        # The claim above was an update, which the audit history cannot see.
+        Milestone.history.bulk_history_create([milestone], update=True)
         handoff = milestone.handoff
         recipient = handoff.receiver or (
             handoff.receiving_team.head if handoff.receiving_team else None

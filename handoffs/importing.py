@@ -295,8 +295,12 @@ def prepare_row(
         flag = parse_boolean(submission.pop(CONVERTED))
         if flag is None:
             errors.append(
-                RowError(number, CONVERTED, mapping.columns.get(CONVERTED, ""),
-                         "Must be yes or no.")
+                RowError(
+                    number,
+                    CONVERTED,
+                    mapping.columns.get(CONVERTED, ""),
+                    "Must be yes or no.",
+                )
             )
         is_converted = bool(flag)
 
@@ -324,9 +328,9 @@ def import_leads(
 
     Raises ImportRefused when the file cannot be read or mapped. A bad row is
     reported with its row number and field; unless `skip_invalid`, one bad row
-    means nothing is stored. `historical` records every row as history (routed,
-    no clock); a row whose `converted` field is truthy is always recorded as
-    qualified history.
+    means nothing is stored. `historical` records every row as closed history
+    (routed, no clock, back to nurture); a row whose `converted` field is
+    truthy is always recorded as qualified history.
     """
     path = Path(path)
     report = ImportReport(file_name=path.name)
@@ -345,8 +349,9 @@ def import_leads(
         if row is not None:
             prepared.append(row)
     if report.errors and not skip_invalid:
-        logger.warning("import of %s refused: %s rows invalid", path.name,
-                       report.invalid_row_count)
+        logger.warning(
+            "import of %s refused: %s rows invalid", path.name, report.invalid_row_count
+        )
         return report
 
     with transaction.atomic():
@@ -367,15 +372,27 @@ def import_leads(
             return report
 
     report.is_stored = True
-    logger.info("import of %s stored %s new leads and %s repeats", path.name,
-                report.created_count, report.repeat_count)
+    logger.info(
+        "import of %s stored %s new leads and %s repeats",
+        path.name,
+        report.created_count,
+        report.repeat_count,
+    )
     return report
 
 
 def store_row(
     row: PreparedRow, mapping: ColumnMapping, historical: bool, report: ImportReport
 ) -> None:
-    status = Lead.Status.QUALIFIED if row.is_converted else Lead.Status.NEW
+    # History is closed, so it never swallows a later submission as a touch,
+    # sits in a queue or counts toward anyone's capacity. A converted row
+    # became an SQL; any other historical row went back to marketing.
+    if row.is_converted:
+        status = Lead.Status.QUALIFIED
+    elif historical:
+        status = Lead.Status.NURTURE
+    else:
+        status = Lead.Status.NEW
     try:
         result = intake_lead(
             row.submission,

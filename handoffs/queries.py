@@ -1,6 +1,6 @@
 """Reads shared by pages and the API."""
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 
 from bowtie.models import Person, Team
 from handoffs.models import Handoff, Lead, Milestone
@@ -47,14 +47,28 @@ def managed_teams(person: Person):
     )
 
 
+def managed_leads_filter(person: Person, prefix: str = "") -> Q:
+    """Leads of the teams a person manages; RevOps also owns the team-less ones.
+
+    A lead that no rule matched has no team; RevOps, who write the rules, are
+    the ones to route it by hand.
+    """
+    condition = Q(**{f"{prefix}team__in": managed_teams(person)})
+    if person.role == Person.Role.REVOPS_ADMIN:
+        condition |= Q(**{f"{prefix}team__isnull": True})
+    return condition
+
+
 def visible_leads(person: Person):
     """Leads a person may open: their own, their queue, and managed teams'."""
     if person.role in MANAGING_ROLES:
-        managed = Lead.objects.filter(team__in=managed_teams(person))
+        managed = Lead.objects.filter(managed_leads_filter(person))
         return managed | Lead.objects.filter(owner=person)
-    return Lead.objects.filter(owner=person) | Lead.objects.filter(
-        owner__isnull=True, team=person.team_id
-    )
+    own = Lead.objects.filter(owner=person)
+    if person.team_id is None:
+        # Not `team=None`: that would open every lead no rule routed.
+        return own
+    return own | Lead.objects.filter(owner__isnull=True, team=person.team_id)
 
 
 def dashboard_teams(person: Person):

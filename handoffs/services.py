@@ -5,16 +5,19 @@ validation, deduplication, matching, scoring, routing and clocks are the same
 whatever door a lead came through.
 """
 
+import hashlib
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
 from bowtie.domains import is_free_mail
-from bowtie.models import AccountDomain, Person
+from bowtie.models import Account, AccountDomain, Person
 from bowtie.notifications import in_zone_of, notify
 from handoffs import clocks
 from handoffs.classification import classify_lead
@@ -28,7 +31,8 @@ from handoffs.models import (
     Touch,
 )
 from handoffs.normalisation import normalise_submission
-from handoffs.routing import route_lead
+from handoffs.queries import MANAGING_ROLES, managed_leads_filter
+from handoffs.routing import finish_routing, route_lead
 from handoffs.scoring import score_lead
 
 logger = logging.getLogger(__name__)
@@ -50,36 +54,85 @@ class ActionRefused(Exception):
 class IntakeResult:
     lead: Lead
     created: bool
+    # What a new lead's intake wrote, so callers can answer without reading
+    # it back; None on a repeat.
+    decision: RoutingDecision | None = None
+    first_response_due_at: datetime | None = None
 
 
 def match_account(email_domain: str):
     """Find the account of a registered domain; free-mail never matches."""
     if not email_domain or is_free_mail(email_domain):
         return None
-    match = (
-        AccountDomain.objects.select_related("account__owner")
-        .filter(domain=email_domain)
+    # The id alone is a cheap lookup; the account, its owner and their team
+    # are loaded only when the domain is registered.
+    account_id = (
+        AccountDomain.objects.filter(domain=email_domain)
+        .values_list("account_id", flat=True)
         .first()
     )
-    return match.account if match else None
+    if account_id is None:
+        return None
+    return Account.objects.select_related("owner__team").get(pk=account_id)
+
+
+def cycles_of(values: dict):
+    if values["email"]:
+        return Lead.objects.filter(email=values["email"])
+    return Lead.objects.filter(
+        external_source=values["external_source"], external_id=values["external_id"]
+    )
 
 
 def find_open_cycle(values: dict):
-    query = Lead.objects.select_for_update().filter(closed_at__isnull=True)
-    if values["email"]:
-        return query.filter(email=values["email"]).first()
-    return query.filter(
-        external_source=values["external_source"], external_id=values["external_id"]
-    ).first()
+    return cycles_of(values).select_for_update().filter(closed_at__isnull=True).first()
 
 
-def find_last_cycle(values: dict):
-    query = Lead.objects.filter(closed_at__isnull=False).order_by("-cycle")
-    if values["email"]:
-        return query.filter(email=values["email"]).first()
-    return query.filter(
-        external_source=values["external_source"], external_id=values["external_id"]
-    ).first()
+def find_latest_cycle(values: dict):
+    """The person's most recent cycle: the open one if there is one.
+
+    A new cycle is only opened when none is open, and a closed one never
+    reopens, so an open cycle is always the latest.
+    """
+    return cycles_of(values).only("id", "cycle", "closed_at").order_by("-cycle").first()
+
+
+@contextmanager
+def intakes_of_one_person(values: dict):
+    """Let intakes of one person take turns; intakes of others pass freely.
+
+    A repeat that raced the submission opening a cycle then finds that cycle
+    committed and becomes a touch without claiming a rotation turn. The partial
+    unique index still guarantees one open cycle, whatever the door.
+
+    On PostgreSQL this is an advisory lock on a hash of the person's key. It
+    must outlast the intake's commit, so it is taken for the session and given
+    back here. Inside a caller's transaction (an import) it is given back
+    before that commits: a live intake of the same person then waits on the
+    partial unique index instead, and becomes a touch once the import commits.
+    A transaction-scoped lock would be held per row until the import ends and
+    exhaust PostgreSQL's lock table on a large file.
+    """
+    if connection.vendor != "postgresql":
+        # SQLite lets one writer in at a time: intakes already take turns.
+        yield
+        return
+
+    identity = (
+        f"email:{values['email']}"
+        if values["email"]
+        else f"external:{values['external_source']}:{values['external_id']}"
+    )
+    # Two keys that share a hash only make two people take turns: harmless.
+    digest = hashlib.blake2b(identity.encode(), digest_size=8).digest()
+    key = int.from_bytes(digest, "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
 def intake_lead(
@@ -102,25 +155,35 @@ def intake_lead(
         raise IntakeRejected(clean.errors)
 
     values = clean.values
-    try:
-        with transaction.atomic():
-            open_lead = find_open_cycle(values)
+    with intakes_of_one_person(values):
+        latest = find_latest_cycle(values)
+        if latest is not None and latest.is_open:
+            open_lead = record_repeat_if_open(values, clean.engagement, channel, now)
             if open_lead is not None:
-                record_repeat(open_lead, clean.engagement, channel, now)
                 return IntakeResult(open_lead, created=False)
-            lead = create_lead(
-                values, clean.engagement, channel, now, historical, status
+            # Closed a moment ago: this submission opens the next cycle.
+            latest = find_latest_cycle(values)
+
+        try:
+            return create_lead(
+                values, clean.engagement, channel, now, historical, status, latest
             )
-    except IntegrityError:
-        # Another request opened this person's cycle a moment ago: this one is
-        # a repeat of it. The partial unique index settled the race.
-        with transaction.atomic():
-            open_lead = find_open_cycle(values)
+        except IntegrityError:
+            # Another request opened this person's cycle a moment ago: this one
+            # is a repeat of it. The partial unique index settled the race.
+            open_lead = record_repeat_if_open(values, clean.engagement, channel, now)
             if open_lead is None:
                 raise
-            record_repeat(open_lead, clean.engagement, channel, now)
-        return IntakeResult(open_lead, created=False)
-    return IntakeResult(lead, created=True)
+            return IntakeResult(open_lead, created=False)
+
+
+def record_repeat_if_open(values, engagement, channel, now) -> Lead | None:
+    with transaction.atomic():
+        open_lead = find_open_cycle(values)
+        if open_lead is None:
+            return None
+        record_repeat(open_lead, engagement, channel, now)
+    return open_lead
 
 
 def record_repeat(lead: Lead, engagement: dict, channel: str, now) -> None:
@@ -136,8 +199,9 @@ def record_repeat(lead: Lead, engagement: dict, channel: str, now) -> None:
     logger.info("lead %s touched again through %s", lead.pk, channel)
 
 
-def create_lead(values, engagement, channel, now, historical, status) -> Lead:
-    previous = find_last_cycle(values)
+def create_lead(
+    values, engagement, channel, now, historical, status, previous
+) -> IntakeResult:
     account = match_account(values["email_domain"])
     lead_type = classify_lead(values)
 
@@ -161,51 +225,69 @@ def create_lead(values, engagement, channel, now, historical, status) -> Lead:
         apply_score(lead, values, engagement, account is not None)
     if status not in Lead.OPEN_STATUSES:
         lead.closed_at = now
+    starts_clocks = not historical and status in Lead.OPEN_STATUSES
+    # Everything that only reads is done before the transaction, so a team
+    # lock taken in it (capacity-based routing) is held for writes alone.
+    policies = (
+        clocks.policies_for(Handoff.Kind.LEAD_TO_SALES, lead_type)
+        if starts_clocks
+        else []
+    )
+    packet = lead_packet(lead)
 
     # Routed before the first save, so the audit history starts with the owner.
-    # If the save then loses a race for this person's open cycle, the whole
-    # transaction rolls back, rotation pointer included.
-    outcome = route_lead(
-        values | {"lead_type": lead_type, "score": lead.score}, account, now
-    )
-    lead.team = outcome.team
-    lead.owner = outcome.person
+    # A round-robin turn is claimed before the transaction opens; a team that
+    # routes by open-lead counts is settled as the transaction's first step.
+    fields = values | {"lead_type": lead_type, "score": lead.score}
+    outcome = route_lead(fields, account, now)
     with transaction.atomic():
+        outcome = finish_routing(outcome, fields, now)
+        lead.team = outcome.team
+        lead.owner = outcome.person
         lead.save()
 
-    RoutingDecision.objects.create(
-        lead=lead,
-        step=outcome.step,
-        rule=outcome.rule,
-        team=outcome.team,
-        person=outcome.person,
-        reason=outcome.reason,
-        candidates=outcome.candidates,
-        decided_at=now,
-    )
-    Touch.objects.create(
-        lead=lead, kind=Touch.Kind.SUBMISSION, channel=channel, occurred_at=now
-    )
+        decision = RoutingDecision.objects.create(
+            lead=lead,
+            step=outcome.step,
+            rule=outcome.rule,
+            team=outcome.team,
+            person=outcome.person,
+            reason=outcome.reason,
+            candidates=outcome.candidates,
+            decided_at=now,
+        )
+        Touch.objects.create(
+            lead=lead, kind=Touch.Kind.SUBMISSION, channel=channel, occurred_at=now
+        )
 
-    handoff = Handoff.objects.create(
-        kind=Handoff.Kind.LEAD_TO_SALES,
-        lead=lead,
-        receiving_team=outcome.team,
-        receiver=outcome.person,
-        opened_at=now,
-        packet=lead_packet(lead),
-    )
-    if historical or status not in Lead.OPEN_STATUSES:
-        return lead
+        handoff = Handoff.objects.create(
+            kind=Handoff.Kind.LEAD_TO_SALES,
+            lead=lead,
+            receiving_team=outcome.team,
+            receiver=outcome.person,
+            opened_at=now,
+            packet=packet,
+        )
+        if not starts_clocks:
+            return IntakeResult(lead, created=True, decision=decision)
 
-    clocks.start_clocks(handoff, lead_type, now)
-    announce_new_lead(lead, handoff, now)
+        milestones = clocks.start_clocks(handoff, lead_type, now, policies=policies)
+        first_response = next(
+            (m for m in milestones if m.key == Milestone.Key.FIRST_RESPONSE), None
+        )
+        announce_new_lead(lead, handoff, first_response, now)
+
     logger.info(
         "lead %s created and routed to person %s",
         lead.pk,
         outcome.person.pk if outcome.person else None,
     )
-    return lead
+    return IntakeResult(
+        lead,
+        created=True,
+        decision=decision,
+        first_response_due_at=first_response.due_at if first_response else None,
+    )
 
 
 def apply_score(lead: Lead, values: dict, engagement: dict, account_matched: bool):
@@ -258,31 +340,44 @@ def lead_url(lead: Lead) -> str:
     return reverse("lead-detail", args=[lead.pk])
 
 
-def announce_new_lead(lead: Lead, handoff: Handoff, now) -> None:
-    first_response = handoff.milestones.filter(key=Milestone.Key.FIRST_RESPONSE).first()
+def announce_new_lead(
+    lead: Lead, handoff: Handoff, first_response: Milestone | None, now
+) -> None:
     if lead.owner is not None:
-        recipient, subject = lead.owner, f"New lead: {lead.display_name}"
+        recipients = [lead.owner]
+        subject = f"New lead: {lead.display_name}"
     elif lead.team is not None and lead.team.head is not None:
-        recipient = lead.team.head
+        recipients = [lead.team.head]
         subject = f"Lead waiting in the {lead.team} fallback queue"
+    elif lead.team is None:
+        # No rule matched and no default rule is set: RevOps, who own the
+        # rules, route it by hand from the team queue.
+        recipients = list(
+            Person.objects.filter(role=Person.Role.REVOPS_ADMIN, is_active=True)
+        )
+        subject = f"Lead with no team: {lead.display_name}"
     else:
+        logger.warning(
+            "lead %s waits in team %s, which has no head", lead.pk, lead.team_id
+        )
         return
 
-    # With the date: a nurture lead is due days later, not at that hour today.
-    due = (
-        f" Respond by {in_zone_of(recipient, first_response.due_at)}."
-        if first_response
-        else ""
-    )
-    notify(
-        recipient,
-        event_key=f"lead:{lead.pk}:assigned:{handoff.pk}",
-        subject=subject,
-        body=f"{lead.get_lead_type_display()} lead from {lead.company_name or '?'}."
-        + due,
-        url=lead_url(lead),
-        now=now,
-    )
+    for recipient in recipients:
+        # With the date: a nurture lead is due days later, not at that hour.
+        due = (
+            f" Respond by {in_zone_of(recipient, first_response.due_at)}."
+            if first_response
+            else ""
+        )
+        notify(
+            recipient,
+            event_key=f"lead:{lead.pk}:assigned:{handoff.pk}",
+            subject=subject,
+            body=f"{lead.get_lead_type_display()} lead from "
+            f"{lead.company_name or '?'}." + due,
+            url=lead_url(lead),
+            now=now,
+        )
 
 
 def check_can_work(lead: Lead, actor: Person) -> None:
@@ -290,15 +385,39 @@ def check_can_work(lead: Lead, actor: Person) -> None:
         raise ActionRefused("This lead's cycle is closed.")
     if lead.owner_id == actor.pk:
         return
-    if actor.role in (Person.Role.MANAGER, Person.Role.REVOPS_ADMIN):
+    if (
+        actor.role in MANAGING_ROLES
+        and Lead.objects.filter(managed_leads_filter(actor), pk=lead.pk).exists()
+    ):
         return
-    if lead.owner_id is None and lead.team_id == actor.team_id:
+    if lead.owner_id is None and lead.team_id and lead.team_id == actor.team_id:
         return
     raise ActionRefused("Only the owner, their manager or RevOps can work this lead.")
 
 
 def lead_handoff(lead: Lead) -> Handoff:
     return lead.handoffs.filter(kind=Handoff.Kind.LEAD_TO_SALES).latest("opened_at")
+
+
+def claim_from_queue(lead: Lead, handoff: Handoff, actor: Person, now) -> None:
+    """Whoever first works a queued lead owns it, and the decision says so.
+
+    The caller saves the lead; the handoff's receiver is saved here, so the
+    lead, its handoff and its routing history always name the same person.
+    """
+    if lead.owner_id is not None:
+        return
+    lead.owner = actor
+    RoutingDecision.objects.create(
+        lead=lead,
+        step=RoutingDecision.Step.MANUAL,
+        team=lead.team,
+        person=actor,
+        reason=f"{actor} took the lead from the queue.",
+        decided_at=now,
+    )
+    handoff.receiver = actor
+    handoff.save(update_fields=["receiver", "updated_at"])
 
 
 @transaction.atomic
@@ -311,19 +430,9 @@ def accept_lead(lead: Lead, actor: Person, now=None) -> Lead:
     if handoff.state != Handoff.State.OPEN:
         raise ActionRefused("This handoff was already accepted.")
 
-    if lead.owner_id is None:
-        lead.owner = actor
-        RoutingDecision.objects.create(
-            lead=lead,
-            step=RoutingDecision.Step.MANUAL,
-            team=lead.team,
-            person=actor,
-            reason=f"{actor} took the lead from the queue.",
-            decided_at=now,
-        )
+    claim_from_queue(lead, handoff, actor, now)
     lead.status = Lead.Status.WORKING
     lead.save(update_fields=["owner", "status", "updated_at"])
-    handoff.receiver = lead.owner
     handoff.accept()
     handoff.accepted_at = now
     handoff.save()
@@ -344,12 +453,12 @@ def log_touch(lead: Lead, actor: Person, kind: str, notes: str = "", now=None) -
         lead=lead, kind=kind, actor=actor, occurred_at=now, notes=notes
     )
     if lead.first_response_at is None:
+        handoff = lead_handoff(lead)
+        claim_from_queue(lead, handoff, actor, now)
         lead.first_response_at = now
-        if lead.owner_id is None:
-            lead.owner = actor
         lead.status = Lead.Status.WORKING
         lead.save(update_fields=["first_response_at", "owner", "status", "updated_at"])
-        clocks.meet_milestone(lead_handoff(lead), Milestone.Key.FIRST_RESPONSE, now)
+        clocks.meet_milestone(handoff, Milestone.Key.FIRST_RESPONSE, now)
     logger.info("lead %s touched by person %s (%s)", lead.pk, actor.pk, kind)
     return touch
 
@@ -375,6 +484,7 @@ def disposition_lead(
     check_can_work(lead, actor)
 
     handoff = lead_handoff(lead)
+    claim_from_queue(lead, handoff, actor, now)
     if DISPOSITIONS[status] == "reject":
         handoff.reject()
         handoff.rejection_reason = reason.strip()
@@ -389,7 +499,6 @@ def disposition_lead(
     lead.status = status
     lead.disqualification_reason = reason.strip()
     lead.closed_at = now
-    lead.owner = lead.owner or actor
     # Looking at a lead and closing it is a response, even without a touch.
     lead.first_response_at = lead.first_response_at or now
     lead.save()

@@ -36,6 +36,7 @@ from handoffs.queries import (
     MANAGING_ROLES,
     dashboard_teams,
     leads_with_due,
+    managed_leads_filter,
     managed_teams,
     visible_leads,
 )
@@ -99,12 +100,13 @@ TEAM_QUEUE_LIMIT = 500
 @person_required(*MANAGING_ROLES)
 def team_queue(request, person):
     teams = list(managed_teams(person))
+    managed = managed_leads_filter(person)
     leads = list(
-        open_leads_by_deadline(Lead.objects.filter(team__in=teams))[:TEAM_QUEUE_LIMIT]
+        open_leads_by_deadline(Lead.objects.filter(managed))[:TEAM_QUEUE_LIMIT]
     )
     breaches = (
         Milestone.objects.filter(
-            handoff__lead__team__in=teams,
+            managed_leads_filter(person, prefix="handoff__lead__"),
             breached_at__isnull=False,
             met_at__isnull=True,
         )
@@ -224,8 +226,12 @@ def lead_disposition(request, person, pk):
             f"Cycle closed: {Lead.Status(form.cleaned_data['status']).label}.",
         )
     else:
-        for errors in form.errors.values():
-            messages.error(request, " ".join(errors))
+        # The message names the field: it is shown away from the form.
+        for name, errors in form.errors.items():
+            field = form.fields.get(name)
+            label = (field.label or name.replace("_", " ").capitalize()) if field else ""
+            text = " ".join(errors)
+            messages.error(request, f"{label}: {text}" if label else text)
     return redirect("lead-detail", pk=pk)
 
 

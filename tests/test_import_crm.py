@@ -53,24 +53,37 @@ def test_crm_import_creates_accounts_people_teams_products_and_deals(db, tmp_pat
 
     labs = Account.objects.get(name="Acme Labs")
     agent = Person.objects.get(full_name="Zoë Ångström")
-    won, open_deal, lost = (Deal.objects.get(external_id=id_)
-                            for id_ in ("OPP1", "OPP2", "OPP3"))
+    won, open_deal, lost = (
+        Deal.objects.get(external_id=id_) for id_ in ("OPP1", "OPP2", "OPP3")
+    )
     assert summary.changes.created == {
-        "accounts": 2, "products": 1, "teams": 2, "people": 2, "deals": 3,
+        "accounts": 2,
+        "products": 1,
+        "teams": 2,
+        "people": 2,
+        "deals": 3,
     }
     assert (labs.parent.name, labs.parent.industry, labs.parent.country) == (
-        "Acme", "technology", "PH",
+        "Acme",
+        "technology",
+        "PH",
     )
     assert (labs.country, labs.annual_revenue) == ("KR", Money("12500000", "USD"))
     assert agent.email == "zoe.angstrom@crm.example"
     assert (agent.role, agent.manager.full_name, agent.team.name) == (
-        "ae", "Mara Lind", "Mara Lind's team",
+        "ae",
+        "Mara Lind",
+        "Mara Lind's team",
     )
     assert (won.product.name, won.amount, won.stage.name) == (
-        "GTX Pro", Money("4500", "USD"), "Won",
+        "GTX Pro",
+        Money("4500", "USD"),
+        "Won",
     )
     assert (open_deal.account, open_deal.amount, open_deal.closed_on) == (
-        None, None, None,
+        None,
+        None,
+        None,
     )
     assert (lost.amount, lost.closed_on) == (None, date(2017, 3, 1))
 
@@ -88,10 +101,8 @@ def test_crm_import_refuses_an_export_with_unknown_references(db, tmp_path):
     assert refused.value.problems == [
         "sales_pipeline.csv, row 5: close_date '2017-01-32' is not a date "
         "(YYYY-MM-DD).",
-        "sales_pipeline.csv: 1 opportunities name the unknown product key "
-        "'gtxmega'.",
-        "sales_pipeline.csv: 1 opportunities name the unknown sales agent "
-        "'Nobody'.",
+        "sales_pipeline.csv: 1 opportunities name the unknown product key 'gtxmega'.",
+        "sales_pipeline.csv: 1 opportunities name the unknown sales agent 'Nobody'.",
     ]
     assert Account.objects.count() == 0
     assert Deal.objects.count() == 0
@@ -156,8 +167,9 @@ def test_maven_import_counts(maven_import, db):
     assert Deal.objects.filter(stage__name="Won").count() == 4238
     assert Deal.objects.filter(stage__name="Lost").count() == 2473
     assert Deal.objects.filter(account__isnull=True).count() == 1425
-    assert Deal.objects.filter(is_historical=True, external_source="maven").count() \
-        == 8800
+    assert (
+        Deal.objects.filter(is_historical=True, external_source="maven").count() == 8800
+    )
     assert Handoff.objects.count() == 0
     assert summary.changes.created.total() == 85 + 41 + 9 + 7 + 8800
 
@@ -171,30 +183,43 @@ def test_maven_import_values(maven_import, db):
     agent = Person.objects.get(full_name="Darcel Schlecht")
 
     assert (deal.amount, deal.stage.name, deal.pipeline.name) == (
-        Money("4514", "USD"), "Won", "New business",
+        Money("4514", "USD"),
+        "Won",
+        "New business",
     )
     assert (deal.product.name, deal.account.name, deal.owner) == (
-        "GTX Pro", "Isdom", agent,
+        "GTX Pro",
+        "Isdom",
+        agent,
     )
     assert (deal.engaged_on, deal.closed_on) == (date(2016, 10, 25), date(2017, 3, 11))
     assert (lost.amount, lost.stage.name, lost.product.name) == (
-        None, "Lost", "GTX Pro",
+        None,
+        "Lost",
+        "GTX Pro",
     )
     assert (unmatched.account, unmatched.stage.name, unmatched.engaged_on) == (
-        None, "Prospecting", None,
+        None,
+        "Prospecting",
+        None,
     )
     assert unmatched.name == "GTX Basic, account not matched yet"
     assert Deal.objects.filter(product__name="GTX Pro").count() == 1480
     assert Account.objects.get(name="Bluth Company").parent == acme
     assert (acme.industry, acme.country, acme.employee_count, acme.founded_year) == (
-        "technology", "US", 2822, 1996,
+        "technology",
+        "US",
+        2822,
+        1996,
     )
     assert acme.annual_revenue == Money(Decimal("1100040000"), "USD")
     assert Account.objects.filter(industry="technology").count() == 12
     assert Account.objects.get(name="Hottechi").country == "KR"
     assert Account.objects.filter(country="PH").count() == 1
     assert (agent.email, agent.role, agent.team.name) == (
-        "darcel.schlecht@maven.example", "ae", "Melvin Marxen's team",
+        "darcel.schlecht@maven.example",
+        "ae",
+        "Melvin Marxen's team",
     )
     assert agent.manager.team.head == agent.manager
     assert agent.team.parent.name == "Central"

@@ -12,6 +12,7 @@ from django.db import transaction
 from handoffs import clocks
 from handoffs.importing import ImportRefused, import_leads
 from handoffs.models import Handoff, ImportMapping, Lead, Milestone, Touch
+from handoffs.services import intake_lead
 
 BAD_ROWS = (
     "email,first_name,country,do_not_email\r\n"
@@ -29,8 +30,9 @@ def write_file(folder: Path, name: str, text: str, encoding: str = "utf-8") -> P
 
 def run_import(*args) -> tuple[str, str]:
     stdout, stderr = io.StringIO(), io.StringIO()
-    call_command("import_leads", *[str(arg) for arg in args], stdout=stdout,
-                 stderr=stderr)
+    call_command(
+        "import_leads", *[str(arg) for arg in args], stdout=stdout, stderr=stderr
+    )
     return stdout.getvalue(), stderr.getvalue()
 
 
@@ -52,7 +54,10 @@ def test_import_finds_columns_by_header_in_any_order(db, tmp_path):
     lead = Lead.objects.get()
     assert report.created_count == 1
     assert (lead.email, lead.first_name, lead.company_name, lead.country) == (
-        "kim@example.org", "Kim", "Acme GmbH", "DE",
+        "kim@example.org",
+        "Kim",
+        "Acme GmbH",
+        "DE",
     )
     assert lead.channel == "import"
     assert lead.external_source == "webinar-list"
@@ -219,12 +224,16 @@ def test_import_applies_the_saved_mapping_of_the_source(db, tmp_path):
     prospect = Lead.objects.get(email="max@stein.example")
     assert report.qualified_count == 1
     assert (customer.company_name, customer.source, customer.country) == (
-        "Holz AG", "trade_show", "AT",
+        "Holz AG",
+        "trade_show",
+        "AT",
     )
     assert (customer.status, customer.is_historical) == ("qualified", True)
     assert customer.closed_at is not None
     assert (prospect.source, prospect.status, prospect.is_historical) == (
-        "other", "new", False,
+        "other",
+        "new",
+        False,
     )
 
 
@@ -237,9 +246,12 @@ def test_import_takes_a_field_from_the_column_named_by_map(db, tmp_path):
 
     run_import(
         path,
-        "--source", "crm-x",
-        "--map", "email=E-mail address",
-        "--map", "company_name=Company",
+        "--source",
+        "crm-x",
+        "--map",
+        "email=E-mail address",
+        "--map",
+        "company_name=Company",
     )
 
     lead = Lead.objects.get()
@@ -265,8 +277,19 @@ def test_import_as_history_starts_no_clock(db, tmp_path):
 
     lead = Lead.objects.get()
     assert lead.is_historical is True
-    assert lead.status == "new"
+    assert (lead.status, lead.is_open) == ("nurture", False)
     assert Milestone.objects.count() == 0
+
+
+def test_a_submission_after_imported_history_opens_a_new_cycle(db, tmp_path):
+    path = write_file(tmp_path, "old.csv", "email\nold@firm.example\n")
+    run_import(path, "--source", "crm-x", "--historical")
+
+    result = intake_lead({"email": "old@firm.example"}, channel="api")
+
+    assert result.created is True
+    assert result.lead.cycle == 2
+    assert Lead.objects.filter(closed_at__isnull=True).count() == 1
 
 
 def test_import_of_a_live_lead_starts_its_clocks(db, tmp_path):
@@ -288,7 +311,7 @@ def x_education_import(django_db_setup, django_db_blocker):
     if not path.is_file():
         pytest.skip(f"sample data file {path} is absent (set BOWTIE_SAMPLE_DATA)")
     with django_db_blocker.unblock(), transaction.atomic():
-        yield import_leads(path, source="x-education")
+        yield import_leads(path, source="x-education", historical=True)
         transaction.set_rollback(True)
 
 
@@ -298,19 +321,28 @@ def test_x_education_import_stores_every_lead(x_education_import, db):
 
     assert report.errors == []
     assert (report.row_count, report.created_count, report.repeat_count) == (
-        9240, 9240, 0,
+        9240,
+        9240,
+        0,
     )
     assert Lead.objects.count() == 9240
     assert Lead.objects.filter(status="qualified", is_historical=True).count() == 3561
-    assert Lead.objects.filter(is_historical=False, status="new").count() == 5679
+    assert Lead.objects.filter(status="nurture", is_historical=True).count() == 5679
+    assert Lead.objects.filter(closed_at__isnull=True).count() == 0
+    assert Milestone.objects.count() == 0
 
 
 @pytest.mark.sample_data
 def test_x_education_import_classifies_lead_types(x_education_import, db):
     counts = {
         lead_type: Lead.objects.filter(lead_type=lead_type).count()
-        for lead_type in ("nurture", "organic", "paid", "partner_referral",
-                          "hand_raiser")
+        for lead_type in (
+            "nurture",
+            "organic",
+            "paid",
+            "partner_referral",
+            "hand_raiser",
+        )
     }
 
     assert counts == {
@@ -341,12 +373,16 @@ def test_x_education_import_cleans_the_quirks(x_education_import, db):
         "last_activity": "Olark Chat Conversation",
     }
     assert (unknown_country.country, unknown_country.third_party_intent) == ("", None)
-    assert (lower_google.source, lower_google.form_type) == ("google",
-                                                             "content_download")
+    assert (lower_google.source, lower_google.form_type) == (
+        "google",
+        "content_download",
+    )
     assert (lower_google.city, lower_google.industry) == ("Other Cities", "")
     assert (converted.status, converted.lead_type) == ("qualified", "partner_referral")
-    assert (converted.city, converted.industry) == ("Thane & Outskirts",
-                                                    "Hospitality Management")
+    assert (converted.city, converted.industry) == (
+        "Thane & Outskirts",
+        "Hospitality Management",
+    )
     assert converted.third_party_intent == 60
     assert Lead.objects.filter(do_not_email=True).count() == 734
     assert Lead.objects.filter(do_not_call=True).count() == 2

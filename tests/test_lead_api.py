@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 
 from bowtie.models import ApiToken, Notification
 from handoffs.models import Lead, RoutingDecision, Touch
@@ -120,6 +121,60 @@ def test_post_lead_answers_with_the_score_of_a_scored_lead(
         answer["score"],
     ) == (90, 40, 70, 66)
     assert answer["due_at"] == "2025-03-04T09:03:00Z"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        DEMO_REQUEST,
+        {"email": "vp@globex.com", "job_title": "VP Sales", "utm_medium": "cpc"},
+        {"email": "alex@globex.com", "form_type": "webinar", "visits": 2},
+    ],
+)
+def test_post_lead_answers_as_a_later_read_of_the_lead_would(
+    client, sales_team, writer, reader, frozen, body
+):
+    answer = post_lead(client, body).json()
+
+    read = client.get(
+        f"/api/leads/{answer['id']}", HTTP_AUTHORIZATION=f"Bearer {READER_KEY}"
+    )
+
+    assert answer == read.json() | {"repeat": False}
+
+
+def test_post_lead_in_the_fallback_queue_answers_as_a_later_read_would(
+    client, sales_team, writer, reader, frozen
+):
+    for rep in sales_team["reps"]:
+        rep.is_active = False
+        rep.save()
+
+    answer = post_lead(client, DEMO_REQUEST).json()
+
+    read = client.get(
+        f"/api/leads/{answer['id']}", HTTP_AUTHORIZATION=f"Bearer {READER_KEY}"
+    )
+    assert answer["owner"] is None
+    assert answer == read.json() | {"repeat": False}
+
+
+def test_post_lead_costs_a_fixed_number_of_queries_and_reads_nothing_back(
+    client, sales_team, writer, frozen, django_assert_num_queries
+):
+    # The first use of a token records it; measure what every later lead costs.
+    ApiToken.objects.filter(pk=writer.pk).update(last_used_at=NOW)
+    # Six reads (token, latest cycle, account, SLA targets, rules, the team's
+    # members), the rotation claim, then ten writes between the transaction's
+    # two statements (the clocks' audit history among them). PostgreSQL adds
+    # taking and giving back the lock under which one person's intakes take
+    # turns.
+    expected = 19 + 2 * (connection.vendor == "postgresql")
+
+    with django_assert_num_queries(expected):
+        response = post_lead(client, DEMO_REQUEST)
+
+    assert response.status_code == 201
 
 
 def test_post_lead_answers_400_naming_each_bad_field_and_stores_nothing(

@@ -253,3 +253,18 @@ def test_late_touch_before_the_sweep_still_records_the_breach(sales_team):
     milestone = Milestone.objects.get(handoff__lead=lead, key="first_response")
     assert milestone.met_at == received_at + timedelta(minutes=6)
     assert milestone.breached_at == received_at + timedelta(minutes=6)
+
+
+def test_audit_history_records_a_clock_starting_breaching_and_stopping(sales_team):
+    lead = take_in()
+    first_response = clock(lead)
+
+    clocks.sweep_due_milestones(NOW + timedelta(minutes=6))
+    log_touch(lead, lead.owner, "call", now=NOW + timedelta(minutes=8))
+
+    history = first_response.history.order_by("history_date", "history_id")
+    assert [(row.history_type, row.breached_at, row.met_at) for row in history] == [
+        ("+", None, None),
+        ("~", NOW + timedelta(minutes=6), None),
+        ("~", NOW + timedelta(minutes=6), NOW + timedelta(minutes=8)),
+    ]

@@ -1,7 +1,8 @@
 """Parallel intake on PostgreSQL: the rotation and deduplication under load.
 
-Each client is a thread with its own database connection, so the team row lock
-and the partial unique index are what keep the outcome exact.
+Each client is a thread with its own database connection, so the one-statement
+rotation claim, the team row lock of capacity routing and the partial unique
+index are what keep the outcome exact.
 """
 
 import threading
@@ -94,3 +95,43 @@ def test_ten_parallel_repeats_of_one_email_make_one_lead_with_ten_touches(
     assert RoutingDecision.objects.count() == 1
     assert Notification.objects.count() == 1
     assert Team.objects.get(pk=team_of_five["team"].pk).rotation_position == 1
+
+
+def test_parallel_leads_never_take_a_capacity_team_past_its_limits():
+    team = TeamFactory(name="By load", distribution="capacity")
+    for number in range(1, 5):
+        PersonFactory(full_name=f"Rep {number}", team=team, capacity=3)
+    RoutingRuleFactory(name="All", team=team, is_default=True)
+    batches = [
+        [{"email": f"client{client}-lead{number}@globex.com"} for number in range(2)]
+        for client in range(CLIENT_COUNT)
+    ]
+
+    run_clients(batches)
+
+    owners = Counter(
+        Lead.objects.exclude(owner=None).values_list("owner__full_name", flat=True)
+    )
+    assert owners == {f"Rep {number}": 3 for number in range(1, 5)}
+    assert Lead.objects.filter(owner=None, team=team).count() == 8
+    assert RoutingDecision.objects.filter(step="fallback_queue").count() == 8
+
+
+def test_parallel_leads_keep_capacity_limits_in_a_round_robin_team():
+    team = TeamFactory(name="Capped")
+    for number in range(1, 6):
+        PersonFactory(full_name=f"Rep {number}", team=team, capacity=2)
+    RoutingRuleFactory(name="All", team=team, is_default=True)
+    batches = [
+        [{"email": f"client{client}-lead{number}@globex.com"} for number in range(2)]
+        for client in range(CLIENT_COUNT)
+    ]
+
+    run_clients(batches)
+
+    owners = Counter(
+        Lead.objects.exclude(owner=None).values_list("owner__full_name", flat=True)
+    )
+    assert owners == {f"Rep {number}": 2 for number in range(1, 6)}
+    assert Lead.objects.filter(owner=None, team=team).count() == 10
+    assert Team.objects.get(pk=team.pk).rotation_position == 10

@@ -4,6 +4,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from unittest import mock
 
+import httpx
 import pytest
 import time_machine
 from django.conf import settings
@@ -128,6 +129,23 @@ def test_fallback_queue_notifies_the_team_head(
     assert notification.recipient == sales_team["manager"]
     assert notification.subject == "Lead waiting in the Inbound EMEA fallback queue"
     assert mail.outbox[0].to == [sales_team["manager"].email]
+
+
+def test_lead_with_no_team_notifies_every_active_revops_admin(
+    db, frozen, django_capture_on_commit_callbacks
+):
+    revops = PersonFactory(role="revops_admin", full_name="Rita Ops")
+    PersonFactory(role="revops_admin", is_active=False)
+    PersonFactory(role="sdr")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = intake_lead(DEMO_REQUEST, channel="form").lead
+
+    notification = Notification.objects.get()
+    assert lead.team is None
+    assert notification.recipient == revops
+    assert notification.subject == "Lead with no team: Zoë Doe"
+    assert mail.outbox[0].to == [revops.email]
 
 
 def test_repeat_submission_notifies_nobody_again(
@@ -266,9 +284,26 @@ def test_failed_send_is_retried_with_backoff(db, frozen):
     assert failed == "retry"
     assert delivery.attempt_count == 1
     assert delivery.claimed_until == NOW + timedelta(seconds=30)
-    assert delivery.last_error == "smtp down"
+    assert delivery.last_error == "ConnectionError"
     assert (early, retried) == (0, 1)
     assert len(mail.outbox) == 1
+
+
+def test_failed_webhook_keeps_its_address_out_of_the_outbox_and_logs(
+    db, frozen, caplog
+):
+    secret_url = "https://hooks.slack.test/services/T0/B0/secret-token"
+    person = PersonFactory(slack_webhook_url=secret_url)
+    notifications.notify(person, "event:1", "Hello", "Body", "", NOW)
+    webhook = Delivery.objects.get(channel="slack")
+    refusal = httpx.Response(403, request=httpx.Request("POST", secret_url))
+
+    with mock.patch.object(notifications.httpx, "post", return_value=refusal):
+        notifications.deliver_one(webhook.pk, NOW)
+    webhook.refresh_from_db()
+
+    assert webhook.last_error == "HTTP 403 from the webhook"
+    assert "secret-token" not in caplog.text
 
 
 def test_delivery_fails_for_good_after_the_last_attempt(db, frozen):

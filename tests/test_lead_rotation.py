@@ -1,9 +1,13 @@
 """The rotation sequence and pointer: pure functions, no database."""
 
+from itertools import combinations
+
 from handoffs.rotation import (
     Member,
+    member_before,
     most_spare_capacity,
     next_in_rotation,
+    rotation_steps,
     weighted_sequence,
 )
 
@@ -73,6 +77,45 @@ def test_returning_member_gets_no_catch_up_burst():
 
     assert while_away == [1, 3, 1, 3]
     assert after_return == [1, 2, 3, 1, 2, 3]
+
+
+def test_rotation_steps_are_one_where_the_member_is_eligible():
+    assert rotation_steps([1, 2, 3], {1, 2, 3}) == [1, 1, 1]
+
+
+def test_rotation_steps_skip_ineligible_members_and_wrap_round():
+    assert rotation_steps([1, 2, 3, 4], {1, 3}) == [1, 2, 1, 2]
+
+
+def test_rotation_steps_are_empty_when_nobody_is_eligible():
+    assert rotation_steps([1, 2, 3], set()) == []
+    assert rotation_steps([], {1}) == []
+
+
+def test_member_before_names_the_member_the_counter_just_passed():
+    assert member_before([1, 2, 3], 1) == 1
+    assert member_before([1, 2, 3], 3) == 3
+    assert member_before([1, 2, 3], 7) == 1
+
+
+def test_one_step_takes_the_member_a_walk_along_the_sequence_finds():
+    sequence = weighted_sequence(
+        [Member(1, weight=2), Member(2, weight=1), Member(3, weight=3)]
+    )
+    eligible_sets = [
+        set(group) for size in (1, 2, 3) for group in combinations((1, 2, 3), size)
+    ]
+
+    for eligible in eligible_sets:
+        steps = rotation_steps(sequence, eligible)
+        for position in range(2 * len(sequence)):
+            walked = position
+            while sequence[walked % len(sequence)] not in eligible:
+                walked += 1
+            moved = position + steps[position % len(sequence)]
+
+            assert moved == walked + 1
+            assert member_before(sequence, moved) == sequence[walked % len(sequence)]
 
 
 def test_most_spare_capacity_picks_the_largest_free_share():

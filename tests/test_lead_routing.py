@@ -1,6 +1,7 @@
 """Routing on intake: account owner, rules by priority, the team's distribution."""
 
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 
@@ -80,7 +81,7 @@ def test_account_owner_override_leaves_the_rotation_untouched(
     assert owners(rest) == ["Rep A", "Rep B"]
 
 
-def test_account_owner_keeps_the_lead_when_out_of_office(
+def test_account_lead_waits_for_the_owners_team_when_owner_is_away(
     sales_team, acme_owned_by_olga
 ):
     OutOfOfficeFactory(
@@ -89,7 +90,26 @@ def test_account_owner_keeps_the_lead_when_out_of_office(
 
     lead = submit("zoe@acme.com")
 
-    assert lead.owner == acme_owned_by_olga.owner
+    assert (lead.owner, lead.team.name) == (None, "Key accounts")
+    assert decision_of(lead).reason == (
+        "Known account Acme: its owner Olga Owner is out of office, so the lead "
+        "waits in the Key accounts fallback queue."
+    )
+    assert Team.objects.get(pk=sales_team["team"].pk).rotation_position == 0
+
+
+def test_account_lead_waits_for_the_owners_team_when_owner_is_at_capacity(
+    sales_team, acme_owned_by_olga
+):
+    olga = acme_owned_by_olga.owner
+    olga.capacity = 1
+    olga.save()
+    submit("first@acme.com")
+
+    lead = submit("second@acme.com")
+
+    assert lead.owner is None
+    assert "Olga Owner is at capacity (1/1)" in decision_of(lead).reason
 
 
 def test_account_lead_waits_in_fallback_queue_when_owner_is_inactive(
@@ -107,7 +127,7 @@ def test_account_lead_waits_in_fallback_queue_when_owner_is_inactive(
     assert decision.step == "fallback_queue"
     assert decision.reason == (
         "Known account Acme: its owner Olga Owner is inactive, so the lead waits "
-        "in the fallback queue."
+        "in the Key accounts fallback queue."
     )
     assert Team.objects.get(pk=sales_team["team"].pk).rotation_position == 0
 
@@ -452,6 +472,22 @@ def test_rep_back_from_leave_gets_no_catch_up_burst(sales_team):
     ]
 
 
+def test_intake_failing_after_claiming_its_turn_skips_that_turn(
+    sales_team, transactional_db
+):
+    # The turn is claimed before the intake transaction and is not given back.
+    failure = RuntimeError("the notification could not be written")
+    with mock.patch("handoffs.services.announce_new_lead", side_effect=failure):
+        with pytest.raises(RuntimeError):
+            submit("zoe@example.org")
+
+    later = submit("yan@example.org")
+
+    assert Lead.objects.filter(email="zoe@example.org").exists() is False
+    assert later.owner.full_name == "Rep B"
+    assert Team.objects.get(pk=sales_team["team"].pk).rotation_position == 2
+
+
 def test_routing_decision_is_stored_with_its_rule(sales_team):
     lead = submit("zoe@example.org")
 
@@ -470,6 +506,15 @@ def test_routing_decision_is_stored_with_its_rule(sales_team):
         True,
         True,
     ]
+
+
+def test_lead_history_starts_with_its_owner(sales_team):
+    lead = submit("zoe@example.org")
+
+    history = list(lead.history.order_by("history_id"))
+    assert [row.history_type for row in history] == ["+"]
+    assert history[0].owner_id == sales_team["reps"][0].pk
+    assert history[0].team_id == sales_team["team"].pk
 
 
 def test_lead_owner_and_handoff_receiver_agree(sales_team):

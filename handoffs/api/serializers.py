@@ -67,6 +67,9 @@ class LeadSerializer(serializers.ModelSerializer):
         return serializers.DateTimeField().to_representation(due) if due else None
 
     def get_routing_reason(self, lead):
+        # A lead fresh from intake carries the reason of its only decision.
+        if hasattr(lead, "routing_reason"):
+            return lead.routing_reason
         # all() reads the view's prefetch; the model orders newest first.
         decisions = list(lead.decisions.all())
         return decisions[0].reason if decisions else None

@@ -49,7 +49,14 @@ class LeadViewSet(
         except IntakeRejected as rejected:
             raise ValidationError(rejected.errors) from None
 
-        lead = self.get_queryset().get(pk=result.lead.pk)
+        lead = result.lead
+        if result.created:
+            # Intake holds the new lead, its due time and its decision: answer
+            # from those, as the list's annotation and prefetch would.
+            lead.first_response_due_at = result.first_response_due_at
+            lead.routing_reason = result.decision.reason
+        else:
+            lead = self.get_queryset().get(pk=lead.pk)
         body = self.get_serializer(lead).data | {"repeat": not result.created}
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return Response(body, status=code)

@@ -46,9 +46,9 @@ def check_is_not_the_portal_database(url: str) -> None:
     if "postgresql" not in portal["ENGINE"]:
         return
 
-    same_server = (
-        (bench.get("HOST") or "", str(bench.get("PORT") or ""))
-        == (portal.get("HOST") or "", str(portal.get("PORT") or ""))
+    same_server = (bench.get("HOST") or "", str(bench.get("PORT") or "")) == (
+        portal.get("HOST") or "",
+        str(portal.get("PORT") or ""),
     )
     if same_server and bench["NAME"] == portal["NAME"]:
         raise CommandError(

@@ -72,8 +72,9 @@ def percentile(values: list[float], percent: float) -> float | None:
     return ordered[rank - 1]
 
 
-def json_client(base_url: str, token: str, connections: int, timeout: float,
-                trust_env: bool = True) -> httpx.AsyncClient:
+def json_client(
+    base_url: str, token: str, connections: int, timeout: float, trust_env: bool = True
+) -> httpx.AsyncClient:
     """An HTTP/1.1 client that sends pre-encoded JSON with a bearer token."""
     return httpx.AsyncClient(
         base_url=base_url,
@@ -90,20 +91,27 @@ def json_client(base_url: str, token: str, connections: int, timeout: float,
     )
 
 
-async def send(client: httpx.AsyncClient, path: str, index: int, body: bytes,
-               started: float) -> Sample:
+async def send(
+    client: httpx.AsyncClient, path: str, index: int, body: bytes, started: float
+) -> Sample:
     loop = asyncio.get_running_loop()
     sent_at = time.time()
     try:
         response = await client.post(path, content=body)
     except httpx.HTTPError as error:
-        return Sample(index, 0, loop.time() - started, sent_at,
-                      body=f"{type(error).__name__}: {error}"[:KEPT_BODY_LENGTH])
+        return Sample(
+            index,
+            0,
+            loop.time() - started,
+            sent_at,
+            body=f"{type(error).__name__}: {error}"[:KEPT_BODY_LENGTH],
+        )
 
     latency = loop.time() - started
     kept = "" if 200 <= response.status_code < 300 else response.text
-    return Sample(index, response.status_code, latency, sent_at,
-                  body=kept[:KEPT_BODY_LENGTH])
+    return Sample(
+        index, response.status_code, latency, sent_at, body=kept[:KEPT_BODY_LENGTH]
+    )
 
 
 async def open_loop(
@@ -134,8 +142,15 @@ async def open_loop(
         try:
             samples.append(await send(client, path, index, body, due))
         except asyncio.CancelledError:
-            samples.append(Sample(index, 0, loop.time() - due, sent_at,
-                                  body="Given up at the time limit."))
+            samples.append(
+                Sample(
+                    index,
+                    0,
+                    loop.time() - due,
+                    sent_at,
+                    body="Given up at the time limit.",
+                )
+            )
 
     start = loop.time()
     next_report = start + progress_every
@@ -171,7 +186,10 @@ async def open_loop(
 
 
 async def closed_loop(
-    client: httpx.AsyncClient, path: str, bodies: list[bytes], clients: int,
+    client: httpx.AsyncClient,
+    path: str,
+    bodies: list[bytes],
+    clients: int,
     time_limit: float | None = None,
 ) -> LoadResult:
     """Send every body with `clients` requests outstanding at all times.

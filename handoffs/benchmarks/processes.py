@@ -71,8 +71,12 @@ class ProcessGroup:
         with self.log_path(name).open("ab") as log:
             try:
                 finished = subprocess.run(
-                    [sys.executable, *args], cwd=REPOSITORY_ROOT, env=self.env,
-                    stdout=log, stderr=subprocess.STDOUT, timeout=timeout,
+                    [sys.executable, *args],
+                    cwd=REPOSITORY_ROOT,
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    timeout=timeout,
                     check=False,
                 )
             except subprocess.TimeoutExpired:
@@ -86,8 +90,12 @@ class ProcessGroup:
     def start(self, name: str, args: list[str]) -> None:
         with self.log_path(name).open("ab") as log:
             self.processes[name] = subprocess.Popen(
-                [sys.executable, *args], cwd=REPOSITORY_ROOT, env=self.env,
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                [sys.executable, *args],
+                cwd=REPOSITORY_ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
 
@@ -149,7 +157,6 @@ class ProcessGroup:
             pass
 
 
-
 def cpu_table() -> dict[int, tuple[int, float]]:
     """Parent and CPU seconds used so far (user + system) of every process.
 
@@ -170,7 +177,7 @@ def cpu_table() -> dict[int, tuple[int, float]]:
         except OSError:
             continue
         # The command name may hold spaces and parentheses: split after it.
-        fields = text[text.rindex(")") + 2:].split()
+        fields = text[text.rindex(")") + 2 :].split()
         used = (int(fields[11]) + int(fields[12])) / ticks
         table[int(entry.name)] = (int(fields[1]), used)
     return table

@@ -42,11 +42,13 @@ def post_all(client: Client, bodies: list[bytes]) -> list[tuple[float, float]]:
     for body in bodies:
         started, cpu_started = time.perf_counter(), time.process_time()
         response = client.post(INTAKE_PATH, body, content_type="application/json")
-        timings.append((time.perf_counter() - started,
-                        time.process_time() - cpu_started))
+        timings.append(
+            (time.perf_counter() - started, time.process_time() - cpu_started)
+        )
         if response.status_code != 201:
-            raise CommandError(f"Intake answered {response.status_code}: "
-                               f"{response.content[:300]!r}")
+            raise CommandError(
+                f"Intake answered {response.status_code}: {response.content[:300]!r}"
+            )
     return timings
 
 
@@ -109,9 +111,12 @@ def profile_timings(client: Client, bodies: list[bytes]) -> list[str]:
                 locks.append(marks["commit"] - marks["team_lock"])
 
     lines = [f"{len(bodies)} requests one at a time, in-process:"]
-    for label, values in (("request", requests), ("CPU of this process", cpu),
-                          ("its transaction", transactions),
-                          ("team row locked until commit", locks)):
+    for label, values in (
+        ("request", requests),
+        ("CPU of this process", cpu),
+        ("its transaction", transactions),
+        ("team row locked until commit", locks),
+    ):
         if values:
             lines.append(
                 f"  {label:<30} mean {sum(values) / len(values) * 1000:6.1f} ms"
@@ -165,12 +170,18 @@ def profile_calls(client: Client, bodies: list[bytes]) -> list[str]:
         output = io.StringIO()
         stats = pstats.Stats(profiler, stream=output).sort_stats("cumulative")
         stats.print_stats(SHOWN_FUNCTIONS)
-        return ["", "cProfile (install pyinstrument for a call tree):",
-                output.getvalue()]
+        return [
+            "",
+            "cProfile (install pyinstrument for a call tree):",
+            output.getvalue(),
+        ]
 
     profiler = Profiler(interval=0.0005)
     profiler.start()
     post_all(client, bodies)
     profiler.stop()
-    return ["", "pyinstrument, all requests of the pass together:",
-            profiler.output_text(unicode=False, color=False, show_all=False)]
+    return [
+        "",
+        "pyinstrument, all requests of the pass together:",
+        profiler.output_text(unicode=False, color=False, show_all=False),
+    ]

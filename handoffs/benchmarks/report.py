@@ -33,9 +33,15 @@ def ratio(numerator: float | None, denominator: float | None) -> float | None:
     return numerator / denominator
 
 
-def render(*, closed: dict[str, LoadResult], opened: dict[str, LoadResult],
-           cpu: dict[str, dict], delays: dict, options: dict,
-           cpu_count: int | None) -> str:
+def render(
+    *,
+    closed: dict[str, LoadResult],
+    opened: dict[str, LoadResult],
+    cpu: dict[str, dict],
+    delays: dict,
+    options: dict,
+    cpu_count: int | None,
+) -> str:
     rate, duration = options["rate"], options["duration"]
     lines = [
         f"Lead intake against the one-row baseline: gunicorn "
@@ -60,8 +66,10 @@ def render(*, closed: dict[str, LoadResult], opened: dict[str, LoadResult],
     for name in ("baseline", "intake"):
         sent = len(closed[name].samples)
         if sent < options["requests"]:
-            lines.append(f"  ({name}: stopped at the time limit after {sent} of "
-                         f"{options['requests']} requests.)")
+            lines.append(
+                f"  ({name}: stopped at the time limit after {sent} of "
+                f"{options['requests']} requests.)"
+            )
 
     share = ratio(closed["intake"].throughput(), closed["baseline"].throughput())
     web_cost = ratio(cpu["intake"]["web"], cpu["baseline"]["web"])
@@ -85,11 +93,14 @@ def render(*, closed: dict[str, LoadResult], opened: dict[str, LoadResult],
     for name, open_run in opened.items():
         lag_ms = open_run.most_behind_seconds * 1000
         if lag_ms > GENERATOR_LAG_WORTH_NOTING_MS:
-            lines.append(f"  ({name}: the load generator was up to {lag_ms:.0f} ms "
-                         "late on its schedule; latencies include that.)")
+            lines.append(
+                f"  ({name}: the load generator was up to {lag_ms:.0f} ms "
+                "late on its schedule; latencies include that.)"
+            )
 
-    email = delays["email_after_received"]
-    email_p99 = seconds_percentile_ms(email, 99)
+    # The verdict is timed from the client's request: what a rep waits for,
+    # queueing in front of the server included.
+    email_p99 = seconds_percentile_ms(delays["email_after_request"], 99)
     lines += [
         "",
         f"Submission to notification, intake at {rate:g}/s: {delays['lead_count']} "
@@ -97,33 +108,35 @@ def render(*, closed: dict[str, LoadResult], opened: dict[str, LoadResult],
         f"{delays['unsent_count']} e-mails not sent.",
     ]
     for label, values in (
-        ("e-mail sent: Delivery.sent_at - Lead.received_at",
-         email),
-        ("e-mail sent: from the client's request",
-         delays["email_after_request"]),
-        ("in-app: Notification.created_at - received_at",
-         delays["in_app_after_received"]),
+        ("e-mail sent, from the client's request", delays["email_after_request"]),
+        ("e-mail sent, from the server's receipt", delays["email_after_received"]),
     ):
         lines.append(
             f"  {label:<52}p50 {ms(seconds_percentile_ms(values, 50)):>8} ms"
             f"   p99 {ms(seconds_percentile_ms(values, 99)):>8} ms"
         )
     lines += [
-        "  (The intake stamps the notification with its own clock reading, so the",
-        "  in-app line is 0 by design; the row becomes visible at commit, before",
-        "  the answer, so within the open-loop latency of intake.)",
+        "  (The in-app notification commits with the lead, before the answer: its",
+        "  delay is the intake's open-loop latency above.)",
     ]
 
     intake_p99 = opened["intake"].latency_ms(99)
     targets = (
-        (f"intake throughput >= {MIN_THROUGHPUT_SHARE:.0%} of baseline",
-         percent(share), None if share is None else share >= MIN_THROUGHPUT_SHARE),
-        (f"intake p99 at {rate:g} leads/s < {MAX_P99_AT_RATE_MS:.0f} ms",
-         ms(intake_p99) + " ms",
-         None if intake_p99 is None else intake_p99 < MAX_P99_AT_RATE_MS),
-        (f"submission -> e-mail p99 < {MAX_NOTIFICATION_P99_MS / 1000:g} s",
-         ms(email_p99) + " ms",
-         None if email_p99 is None else email_p99 < MAX_NOTIFICATION_P99_MS),
+        (
+            f"intake throughput >= {MIN_THROUGHPUT_SHARE:.0%} of baseline",
+            percent(share),
+            None if share is None else share >= MIN_THROUGHPUT_SHARE,
+        ),
+        (
+            f"intake p99 at {rate:g} leads/s < {MAX_P99_AT_RATE_MS:.0f} ms",
+            ms(intake_p99) + " ms",
+            None if intake_p99 is None else intake_p99 < MAX_P99_AT_RATE_MS,
+        ),
+        (
+            f"submission -> e-mail p99 < {MAX_NOTIFICATION_P99_MS / 1000:g} s",
+            ms(email_p99) + " ms",
+            None if email_p99 is None else email_p99 < MAX_NOTIFICATION_P99_MS,
+        ),
     )
     lines += ["", "Targets:"]
     for label, value, is_met in targets:

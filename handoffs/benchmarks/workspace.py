@@ -17,8 +17,14 @@ from handoffs.models import Lead, RoutingRule
 BENCH_DOMAIN = "bench.bowtie.test"
 COUNTRIES = ("DE", "GB", "FR", "NL", "SE", "US", "AT", "ES")
 LANGUAGES = ("de", "en", "fr", "nl", "sv", "en", "de", "es")
-TITLES = ("Head of Operations", "VP Sales", "Marketing Manager", "Engineer",
-          "Chief Technology Officer", "Analyst")
+TITLES = (
+    "Head of Operations",
+    "VP Sales",
+    "Marketing Manager",
+    "Engineer",
+    "Chief Technology Officer",
+    "Analyst",
+)
 
 
 def seed_workspace(rep_count: int) -> str:
@@ -27,21 +33,27 @@ def seed_workspace(rep_count: int) -> str:
     with transaction.atomic():
         team = Team.objects.create(name="Bench inbound", time_zone="UTC")
         team.head = Person.objects.create(
-            full_name="Bench Manager", email=f"manager@{BENCH_DOMAIN}",
-            role=Person.Role.MANAGER, team=team,
+            full_name="Bench Manager",
+            email=f"manager@{BENCH_DOMAIN}",
+            role=Person.Role.MANAGER,
+            team=team,
         )
         team.save(update_fields=["head"])
         for number in range(1, rep_count + 1):
             Person.objects.create(
-                full_name=f"Bench Rep {number}", email=f"rep{number}@{BENCH_DOMAIN}",
-                role=Person.Role.SDR, team=team,
+                full_name=f"Bench Rep {number}",
+                email=f"rep{number}@{BENCH_DOMAIN}",
+                role=Person.Role.SDR,
+                team=team,
             )
         RoutingRule.objects.create(
             name="Everything else", priority=1000, team=team, is_default=True
         )
         integration = Person.objects.create(
-            full_name="Bench Load Generator", email=f"load@{BENCH_DOMAIN}",
-            role=Person.Role.REVOPS_ADMIN, notify_by_email=False,
+            full_name="Bench Load Generator",
+            email=f"load@{BENCH_DOMAIN}",
+            role=Person.Role.REVOPS_ADMIN,
+            notify_by_email=False,
         )
 
     _, key = issue_api_token(
@@ -81,8 +93,10 @@ def lead_submission(run: str, phase: str, index: int) -> dict:
 
 
 def encoded_submissions(run: str, phase: str, count: int) -> list[bytes]:
-    return [json.dumps(lead_submission(run, phase, index)).encode()
-            for index in range(count)]
+    return [
+        json.dumps(lead_submission(run, phase, index)).encode()
+        for index in range(count)
+    ]
 
 
 def lead_email_prefix(phase: str) -> str:
@@ -125,11 +139,9 @@ def notification_delays(phase: str, sent_at_by_email: dict[str, float]) -> dict:
     )
 
     email_after_received = []
-    in_app_after_received = []
     email_after_request = []
     for notification_pk, (lead_pk, created_at) in notifications.items():
         email, received_at = leads[lead_pk]
-        in_app_after_received.append((created_at - received_at).total_seconds())
         sent_at = sent_at_by_notification.get(notification_pk)
         if sent_at is None:
             continue
@@ -141,7 +153,6 @@ def notification_delays(phase: str, sent_at_by_email: dict[str, float]) -> dict:
         "lead_count": len(leads),
         "notification_count": len(notifications),
         "email_after_received": email_after_received,
-        "in_app_after_received": in_app_after_received,
         "email_after_request": email_after_request,
         "unsent_count": len(notifications) - len(email_after_received),
     }

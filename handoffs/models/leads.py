@@ -139,6 +139,12 @@ class Lead(models.Model):
         indexes = [
             models.Index(fields=["owner", "status"], name="lead_owner_status"),
             models.Index(fields=["team", "status"], name="lead_team_status"),
+            # A person's latest cycle, open or closed, at every intake: the
+            # partial unique indexes above hold open cycles only.
+            models.Index(fields=["email"], name="lead_email"),
+            models.Index(
+                fields=["external_source", "external_id"], name="lead_external_id"
+            ),
         ]
 
     def __str__(self):

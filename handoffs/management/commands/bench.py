@@ -64,12 +64,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--database-url", default=None,
+            "--database-url",
+            default=None,
             help="PostgreSQL database the bench drops and recreates (default: "
             "the server of DATABASE_URL or 127.0.0.1:5432, database bowtie_bench).",
         )
         parser.add_argument(
-            "--redis-url", default=None,
+            "--redis-url",
+            default=None,
             help=f"Broker for the worker (default: the server of REDIS_URL or "
             f"127.0.0.1:6379, database {BENCH_REDIS_DATABASE}).",
         )
@@ -77,22 +79,43 @@ class Command(BaseCommand):
         parser.add_argument("--web-workers", type=int, default=2)
         parser.add_argument("--web-threads", type=int, default=4)
         parser.add_argument("--worker-concurrency", type=int, default=4)
-        parser.add_argument("--reps", type=int, default=6,
-                            help="Eligible reps in the routed team.")
-        parser.add_argument("--clients", type=int, default=16,
-                            help="Concurrent clients of the closed loop.")
-        parser.add_argument("--requests", type=int, default=1000,
-                            help="Requests per endpoint in the closed loop.")
-        parser.add_argument("--rate", type=float, default=100.0,
-                            help="Requests per second of the open loop.")
-        parser.add_argument("--duration", type=float, default=25.0,
-                            help="Seconds of the open loop, per endpoint.")
         parser.add_argument(
-            "--profile", type=int, default=0, metavar="N",
+            "--reps", type=int, default=6, help="Eligible reps in the routed team."
+        )
+        parser.add_argument(
+            "--clients",
+            type=int,
+            default=16,
+            help="Concurrent clients of the closed loop.",
+        )
+        parser.add_argument(
+            "--requests",
+            type=int,
+            default=1000,
+            help="Requests per endpoint in the closed loop.",
+        )
+        parser.add_argument(
+            "--rate",
+            type=float,
+            default=100.0,
+            help="Requests per second of the open loop.",
+        )
+        parser.add_argument(
+            "--duration",
+            type=float,
+            default=25.0,
+            help="Seconds of the open loop, per endpoint.",
+        )
+        parser.add_argument(
+            "--profile",
+            type=int,
+            default=0,
+            metavar="N",
             help="Afterwards, profile N intake requests in this process.",
         )
         parser.add_argument(
-            "--profile-only", action="store_true",
+            "--profile-only",
+            action="store_true",
             help="Skip the load phases: set up, profile, stop.",
         )
 
@@ -127,10 +150,16 @@ class Command(BaseCommand):
 
     def check_bounds(self, options):
         limits = {
-            "web_workers": (1, 16), "web_threads": (1, 64),
-            "worker_concurrency": (1, 64), "reps": (1, 200), "clients": (1, 256),
-            "requests": (10, 100_000), "rate": (1, 2000), "duration": (1, 600),
-            "profile": (0, 10_000), "port": (1024, 65535),
+            "web_workers": (1, 16),
+            "web_threads": (1, 64),
+            "worker_concurrency": (1, 64),
+            "reps": (1, 200),
+            "clients": (1, 256),
+            "requests": (10, 100_000),
+            "rate": (1, 2000),
+            "duration": (1, 600),
+            "profile": (0, 10_000),
+            "port": (1024, 65535),
         }
         for name, (low, high) in limits.items():
             if not low <= options[name] <= high:
@@ -168,23 +197,48 @@ class Command(BaseCommand):
             f"{options['web_threads']} threads) on {self.base_url} and a Celery "
             f"worker ({options['worker_concurrency']} threads) on {redis_url}."
         )
-        group.start("web", [
-            "-m", "gunicorn", "bowtie.wsgi",
-            "--bind", f"{HOST}:{options['port']}",
-            "--workers", str(options["web_workers"]),
-            "--threads", str(options["web_threads"]),
-            "--worker-class", "gthread",
-            "--keep-alive", "5",
-            "--graceful-timeout", "5",
-        ])
-        group.start("worker", [
-            "-m", "celery", "-A", "bowtie", "worker",
-            "--pool", "threads",
-            "--concurrency", str(options["worker_concurrency"]),
-            "--hostname", "bench@%h",
-            "--loglevel", "INFO",
-            "--purge", "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ])
+        group.start(
+            "web",
+            [
+                "-m",
+                "gunicorn",
+                "bowtie.wsgi",
+                "--bind",
+                f"{HOST}:{options['port']}",
+                "--workers",
+                str(options["web_workers"]),
+                "--threads",
+                str(options["web_threads"]),
+                "--worker-class",
+                "gthread",
+                "--keep-alive",
+                "5",
+                "--graceful-timeout",
+                "5",
+            ],
+        )
+        group.start(
+            "worker",
+            [
+                "-m",
+                "celery",
+                "-A",
+                "bowtie",
+                "worker",
+                "--pool",
+                "threads",
+                "--concurrency",
+                str(options["worker_concurrency"]),
+                "--hostname",
+                "bench@%h",
+                "--loglevel",
+                "INFO",
+                "--purge",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+        )
         group.wait_for_http(self.base_url + "/login/", timeout=60)
         group.wait_for_log_line("worker", " ready.", timeout=60)
 
@@ -224,14 +278,19 @@ class Command(BaseCommand):
         closed = {}
         cpu = {}
         for name, path in endpoints.items():
-            self.say(f"Closed loop, {name}: {options['requests']} requests from "
-                     f"{options['clients']} clients.")
-            bodies = workspace.encoded_submissions(run, f"closed-{name}",
-                                                   options["requests"])
+            self.say(
+                f"Closed loop, {name}: {options['requests']} requests from "
+                f"{options['clients']} clients."
+            )
+            bodies = workspace.encoded_submissions(
+                run, f"closed-{name}", options["requests"]
+            )
             backends_before = database.backend_pids()
             before = cpu_table()
             closed[name] = self.run_load(
-                path, bodies, clients=options["clients"],
+                path,
+                bodies,
+                clients=options["clients"],
                 time_limit=CLOSED_LOOP_TIME_LIMIT_SECONDS,
             )
             self.check_answers(name, closed[name])
@@ -251,7 +310,9 @@ class Command(BaseCommand):
             phase = f"open-{name}"
             bodies = workspace.encoded_submissions(run, phase, count)
             opened[name] = self.run_load(
-                path, bodies, rate=options["rate"],
+                path,
+                bodies,
+                rate=options["rate"],
                 time_limit=options["duration"] + OPEN_LOOP_GRACE_SECONDS,
             )
             self.check_answers(name, opened[name])
@@ -263,10 +324,16 @@ class Command(BaseCommand):
         delays = workspace.notification_delays("open-intake", sent_at_by_email)
 
         self.say("")
-        self.stdout.write(report.render(
-            closed=closed, opened=opened, cpu=cpu, delays=delays, options=options,
-            cpu_count=os.cpu_count(),
-        ))
+        self.stdout.write(
+            report.render(
+                closed=closed,
+                opened=opened,
+                cpu=cpu,
+                delays=delays,
+                options=options,
+                cpu_count=os.cpu_count(),
+            )
+        )
         self.say(f"Logs and mail files: {self.work_dir}")
 
     def profile(self, run: str, count: int):
@@ -278,8 +345,9 @@ class Command(BaseCommand):
         )
         self.wait_for_deliveries()
 
-    def cpu_per_request(self, before: dict, after: dict, backends: set[int],
-                        count: int) -> dict[str, float | None]:
+    def cpu_per_request(
+        self, before: dict, after: dict, backends: set[int], count: int
+    ) -> dict[str, float | None]:
         """Milliseconds of CPU per answered request, by kind of process."""
         if not before or not after or not count:
             return {"web": None, "worker": None, "database": None}
@@ -291,22 +359,33 @@ class Command(BaseCommand):
             "web": used(self.group.pid("web")) * 1000 / count,
             "worker": used(self.group.pid("worker")) * 1000 / count,
             "database": cpu_seconds_between(before, after, list(backends))
-            * 1000 / count,
+            * 1000
+            / count,
         }
 
-    def run_load(self, path: str, bodies: list[bytes], clients: int = 0,
-                 rate: float = 0.0, time_limit: float | None = None
-                 ) -> load.LoadResult:
+    def run_load(
+        self,
+        path: str,
+        bodies: list[bytes],
+        clients: int = 0,
+        rate: float = 0.0,
+        time_limit: float | None = None,
+    ) -> load.LoadResult:
         async def drive():
             async with load.json_client(
-                self.base_url, self.token, connections=max(clients, 64),
-                timeout=REQUEST_TIMEOUT_SECONDS, trust_env=False,
+                self.base_url,
+                self.token,
+                connections=max(clients, 64),
+                timeout=REQUEST_TIMEOUT_SECONDS,
+                trust_env=False,
             ) as client:
                 if rate:
-                    return await load.open_loop(client, path, bodies, rate,
-                                                time_limit=time_limit)
-                return await load.closed_loop(client, path, bodies, clients,
-                                              time_limit=time_limit)
+                    return await load.open_loop(
+                        client, path, bodies, rate, time_limit=time_limit
+                    )
+                return await load.closed_loop(
+                    client, path, bodies, clients, time_limit=time_limit
+                )
 
         return asyncio.run(drive())
 
@@ -316,8 +395,10 @@ class Command(BaseCommand):
         if not failures:
             return
         first = failures[0]
-        message = (f"{name}: {len(failures)} of {len(result.samples)} requests failed; "
-                   f"first: {first.status or 'no answer'} {first.body}")
+        message = (
+            f"{name}: {len(failures)} of {len(result.samples)} requests failed; "
+            f"first: {first.status or 'no answer'} {first.body}"
+        )
         if strict:
             raise CommandError(message)
         self.stderr.write(message)

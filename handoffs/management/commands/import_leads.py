@@ -65,8 +65,18 @@ class Command(BaseCommand):
             help="The file's encoding when it is not UTF-8, e.g. cp1252.",
         )
 
-    def handle(self, *args, file, source, overrides, historical, skip_invalid,
-               report, encoding, **options):
+    def handle(
+        self,
+        *args,
+        file,
+        source,
+        overrides,
+        historical,
+        skip_invalid,
+        report,
+        encoding,
+        **options,
+    ):
         try:
             validate_slug(source)
         except ValidationError:

@@ -34,8 +34,10 @@ PROGRESS_EVERY_SECONDS = 5.0
 
 def count_line(samples: list[Sample]) -> str:
     counts = Counter(sample.status for sample in samples)
-    parts = [f"{status or 'no answer'} x {number}"
-             for status, number in sorted(counts.items())]
+    parts = [
+        f"{status or 'no answer'} x {number}"
+        for status, number in sorted(counts.items())
+    ]
     return ", ".join(parts) or "none yet"
 
 
@@ -48,36 +50,65 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path, help="The CSV file to replay.")
         parser.add_argument(
-            "--url", default="http://127.0.0.1:8000",
+            "--url",
+            default="http://127.0.0.1:8000",
             help="Base address of the portal (default http://127.0.0.1:8000).",
         )
-        parser.add_argument("--token", required=True,
-                            help="An API token key with the leads:write scope.")
-        parser.add_argument("--rate", type=float, default=20.0,
-                            help="Requests per second (default 20).")
         parser.add_argument(
-            "--source", default="",
+            "--token",
+            required=True,
+            help="An API token key with the leads:write scope.",
+        )
+        parser.add_argument(
+            "--rate", type=float, default=20.0, help="Requests per second (default 20)."
+        )
+        parser.add_argument(
+            "--source",
+            default="",
             help="The system the file comes from, e.g. x-education: picks its "
             "saved column mapping and becomes the leads' external_source.",
         )
         parser.add_argument(
-            "--map", action="append", default=[], dest="overrides",
+            "--map",
+            action="append",
+            default=[],
+            dest="overrides",
             metavar="FIELD=COLUMN",
             help="Take a field from this column header; an empty COLUMN drops "
             "the field. Repeatable.",
         )
         parser.add_argument("--limit", type=int, help="Send only the first N rows.")
-        parser.add_argument("--encoding",
-                            help="The file's encoding when it is not UTF-8.")
-        parser.add_argument("--timeout", type=float, default=30.0,
-                            help="Seconds to wait for one answer (default 30).")
         parser.add_argument(
-            "--max-in-flight", type=int, default=500,
+            "--encoding", help="The file's encoding when it is not UTF-8."
+        )
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            default=30.0,
+            help="Seconds to wait for one answer (default 30).",
+        )
+        parser.add_argument(
+            "--max-in-flight",
+            type=int,
+            default=500,
             help="Most requests waiting at once; past that the replay waits too.",
         )
 
-    def handle(self, *args, file, url, token, rate, source, overrides, limit,
-               encoding, timeout, max_in_flight, **options):
+    def handle(
+        self,
+        *args,
+        file,
+        url,
+        token,
+        rate,
+        source,
+        overrides,
+        limit,
+        encoding,
+        timeout,
+        max_in_flight,
+        **options,
+    ):
         if not 0 < rate <= 1000:
             raise CommandError("--rate must be more than 0 and at most 1000.")
         if limit is not None and limit < 1:
@@ -103,23 +134,27 @@ class Command(BaseCommand):
 
         try:
             result = asyncio.run(
-                self.replay(url.rstrip("/"), token, bodies, rate, timeout,
-                            max_in_flight)
+                self.replay(
+                    url.rstrip("/"), token, bodies, rate, timeout, max_in_flight
+                )
             )
         except KeyboardInterrupt:
             self.stderr.write("Interrupted; requests already sent were not undone.")
             raise SystemExit(130) from None
         self.summarise(result, [number for number, _ in rows], rate)
 
-    def read_rows(self, file: Path, source: str, overrides: list[str],
-                  encoding: str | None):
+    def read_rows(
+        self, file: Path, source: str, overrides: list[str], encoding: str | None
+    ):
         """Map every non-blank row to the submission the API should get."""
         try:
             text, _ = read_text(file, encoding)
             table = parse_csv(text, file.name)
             header = table[0]
             mapping = resolve_mapping(
-                source, header, dict(parse_override(item) for item in overrides),
+                source,
+                header,
+                dict(parse_override(item) for item in overrides),
                 file.name,
             )
         except ImportRefused as refused:
@@ -152,18 +187,25 @@ class Command(BaseCommand):
             )
             self.stdout.flush()
 
-        async with json_client(url, token, connections=max_in_flight,
-                               timeout=timeout) as client:
+        async with json_client(
+            url, token, connections=max_in_flight, timeout=timeout
+        ) as client:
             return await open_loop(
-                client, LEADS_PATH, bodies, rate, max_in_flight=max_in_flight,
-                progress=progress, progress_every=PROGRESS_EVERY_SECONDS,
+                client,
+                LEADS_PATH,
+                bodies,
+                rate,
+                max_in_flight=max_in_flight,
+                progress=progress,
+                progress_every=PROGRESS_EVERY_SECONDS,
             )
 
     def summarise(self, result: LoadResult, row_numbers: list[int], rate: float):
         counts = result.status_counts()
         answered = len(result.samples)
-        others = [sample for sample in result.samples
-                  if sample.status not in (200, 201, 400)]
+        others = [
+            sample for sample in result.samples if sample.status not in (200, 201, 400)
+        ]
         p50, p99 = result.latency_ms(50), result.latency_ms(99)
         achieved = answered / result.elapsed_seconds if result.elapsed_seconds else 0
 
@@ -192,12 +234,15 @@ class Command(BaseCommand):
             lines.append(f"First {'refusals' if refused else 'failures'}:")
         for sample in shown:
             status = sample.status or "no answer"
-            lines.append(f"  row {row_numbers[sample.index]} ({status}): "
-                         f"{sample.body.strip()}")
+            lines.append(
+                f"  row {row_numbers[sample.index]} ({status}): {sample.body.strip()}"
+            )
         self.stdout.write("\n".join(lines))
 
         if counts[401] or counts[403]:
-            raise CommandError("The token was refused: check --token and that it "
-                               "has the leads:write scope.")
+            raise CommandError(
+                "The token was refused: check --token and that it "
+                "has the leads:write scope."
+            )
         if not result.successes():
             raise CommandError("No row was accepted.")
