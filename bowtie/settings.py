@@ -207,6 +207,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": BOWTIE_OUTBOX_RETRY_AFTER,
         "options": {"expires": ENV.outbox_retry_after_seconds * 0.9},
     },
+    "watch-heartbeats": {
+        "task": "bowtie.tasks.watch_heartbeats",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50},
+    },
 }
 
 LOGGING = {

@@ -2,7 +2,8 @@
 
 from celery import shared_task
 
-from bowtie import notifications
+from bowtie import heartbeats, notifications
+from bowtie.heartbeats import beat_job
 
 
 @shared_task(ignore_result=True)
@@ -11,5 +12,12 @@ def deliver(delivery_id: int) -> str:
 
 
 @shared_task(ignore_result=True)
+@beat_job("redeliver-outbox")
 def redeliver_outbox() -> int:
     return notifications.redeliver_pending()
+
+
+@shared_task(ignore_result=True)
+@beat_job("watch-heartbeats")
+def watch_heartbeats() -> dict:
+    return heartbeats.alert_on_missed_heartbeats()

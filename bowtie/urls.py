@@ -14,6 +14,8 @@ urlpatterns = [
         views.open_notification,
         name="notification-open",
     ),
+    path("status/", views.status, name="status"),
+    path("status.json", views.status_json, name="status-json"),
     path("admin/", admin.site.urls),
     # The apps bring their own routes; the core names them only by module path.
     path("api/", include("handoffs.api.urls")),

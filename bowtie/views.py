@@ -1,8 +1,11 @@
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from bowtie import heartbeats
+from bowtie.access import person_required
 from bowtie.models import Notification, Person
 
 
@@ -47,3 +50,42 @@ def open_notification(request, pk):
     if notification.read_at is None:
         Notification.objects.filter(pk=pk).update(read_at=timezone.now())
     return redirect(notification.url or "notifications")
+
+
+@person_required(Person.Role.REVOPS_ADMIN, Person.Role.MANAGER)
+def status(request, person):
+    now = timezone.now()
+    jobs = heartbeats.job_statuses(now)
+    return render(
+        request,
+        "bowtie/status.html",
+        {
+            "jobs": jobs,
+            "all_healthy": all(job.is_healthy for job in jobs),
+            "now": now,
+        },
+    )
+
+
+def status_json(request):
+    """For an outside monitor: names and states only, no login, 503 when late.
+
+    The beat job that alerts on missed heartbeats cannot report its own
+    scheduler dying; something outside the portal polling this can.
+    """
+    jobs = heartbeats.job_statuses()
+    healthy = all(job.is_healthy for job in jobs)
+    body = {
+        "healthy": healthy,
+        "jobs": [
+            {
+                "name": job.name,
+                "state": job.state,
+                "last_succeeded_at": (
+                    job.heartbeat.last_succeeded_at if job.heartbeat else None
+                ),
+            }
+            for job in jobs
+        ],
+    }
+    return JsonResponse(body, status=200 if healthy else 503)

@@ -8,8 +8,10 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from handoffs.models import (
+    EscalationRule,
     Handoff,
     ImportMapping,
+    LadderStep,
     Lead,
     Milestone,
     RoutingDecision,
@@ -109,8 +111,28 @@ class RoutingRuleAdmin(SimpleHistoryAdmin):
     ordering = ["priority"]
 
 
+class EscalationRuleInline(admin.TabularInline):
+    """The policy's ladder; a change applies to clocks started afterwards."""
+
+    model = EscalationRule
+    extra = 0
+    fields = ["action", "anchor", "percent_of_target", "elapsed_seconds", "is_active"]
+
+
+class LadderStepInline(admin.TabularInline):
+    model = LadderStep
+    extra = 0
+    can_delete = False
+    fields = ["action", "rule_text", "due_at", "taken_at", "outcome"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(SimpleHistoryAdmin):
+    inlines = [EscalationRuleInline]
     list_display = [
         "handoff_kind",
         "milestone_key",
@@ -134,3 +156,10 @@ class ScoringModelAdmin(SimpleHistoryAdmin):
 @admin.register(ImportMapping)
 class ImportMappingAdmin(SimpleHistoryAdmin):
     list_display = ["source", "description"]
+
+
+@admin.register(Milestone)
+class MilestoneAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "key", "due_at", "met_at", "breached_at"]
+    list_filter = ["key", "clock_type"]
+    inlines = [LadderStepInline]

@@ -8,11 +8,12 @@ import logging
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Prefetch
 from django.urls import reverse
 from simple_history.utils import bulk_create_with_history
 
 from bowtie.notifications import in_zone_of, notify
-from handoffs.models import Handoff, Milestone, SlaPolicy
+from handoffs.models import EscalationRule, Handoff, LadderStep, Milestone, SlaPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,12 @@ def policies_for(kind: str, lead_type: str = "") -> list[SlaPolicy]:
     chosen: dict[str, SlaPolicy] = {}
     policies = SlaPolicy.objects.filter(
         lead_type__in=[lead_type, ""], handoff_kind=kind, is_active=True
+    ).prefetch_related(
+        Prefetch(
+            "ladder",
+            queryset=EscalationRule.objects.filter(is_active=True),
+            to_attr="active_ladder",
+        )
     )
     for policy in sorted(policies, key=lambda policy: policy.lead_type != ""):
         chosen[policy.milestone_key] = policy
@@ -60,7 +67,50 @@ def start_clocks(
         for policy in policies
     ]
     # With history rows too: a plain bulk_create would skip the audit trail.
-    return bulk_create_with_history(milestones, Milestone)
+    milestones = bulk_create_with_history(milestones, Milestone)
+    schedule_ladders(milestones, policies)
+    return milestones
+
+
+def ladder_step_due_at(milestone: Milestone, rule: EscalationRule):
+    """When a rung fires: on the milestone's own clock, or after its due time."""
+    if rule.anchor == EscalationRule.Anchor.AFTER_DUE:
+        return milestone.due_at + timedelta(seconds=rule.elapsed_seconds)
+    share = milestone.target_seconds * rule.percent_of_target // 100
+    if rule.percent_of_target == 100:
+        return milestone.due_at
+    return due_time(milestone.started_at, share, milestone.clock_type)
+
+
+def schedule_ladders(milestones: list[Milestone], policies: list[SlaPolicy]) -> None:
+    """Schedule every active rung of each milestone's policy, in one insert."""
+    rules_by_policy = {policy.pk: active_rules(policy) for policy in policies}
+    steps = [
+        LadderStep(
+            milestone=milestone,
+            rule=rule,
+            action=rule.action,
+            rule_text=str(rule),
+            due_at=ladder_step_due_at(milestone, rule),
+        )
+        for milestone in milestones
+        for rule in rules_by_policy.get(milestone.policy_id, [])
+    ]
+    LadderStep.objects.bulk_create(steps)
+
+
+def active_rules(policy: SlaPolicy) -> list[EscalationRule]:
+    # Prefetched by `policies_for`; a policy read elsewhere reads its own.
+    if hasattr(policy, "active_ladder"):
+        return policy.active_ladder
+    return list(policy.ladder.filter(is_active=True))
+
+
+def close_waiting_steps(milestone: Milestone, now, outcome: str) -> int:
+    """Close the rungs that have not fired: the clock they wait on stopped."""
+    return LadderStep.objects.filter(milestone=milestone, taken_at__isnull=True).update(
+        taken_at=now, outcome=outcome
+    )
 
 
 def meet_milestone(handoff: Handoff, key: str, now) -> bool:
@@ -83,6 +133,7 @@ def meet_milestone(handoff: Handoff, key: str, now) -> bool:
         changed.append("breached_at")
     # A save, not an update, so the audit history records the stop.
     milestone.save(update_fields=changed)
+    close_waiting_steps(milestone, now, "Not needed: the clock stopped in time.")
     return True
 
 
@@ -143,8 +194,3 @@ def handoff_url(handoff: Handoff) -> str:
     if handoff.lead_id:
         return reverse("lead-detail", args=[handoff.lead_id])
     return ""
-
-
-def sweep_due_milestones(now, limit: int = 500) -> int:
-    """Record every breach that is due; safe to run in parallel and to repeat."""
-    return sum(record_breach(pk, now) for pk in due_milestone_ids(now, limit))

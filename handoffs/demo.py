@@ -22,7 +22,7 @@ from bowtie.models import (
     Territory,
     WorkingPeriod,
 )
-from handoffs import clocks
+from handoffs import escalation
 from handoffs.models import IntakeChannel, Lead, RoutingRule
 from handoffs.services import accept_lead, disposition_lead, intake_lead, log_touch
 
@@ -430,7 +430,7 @@ def create_leads(people: dict[str, Person], now) -> None:
         play_outcome(lead, worker, outcome, received_at)
 
     # Record the breaches of the leads nobody answered in time.
-    clocks.sweep_due_milestones(now)
+    escalation.sweep(now)
 
 
 # How long each demo rep took to answer, so the dashboard has a spread.

@@ -287,8 +287,14 @@ def claim_turn(team: Team, sequence: list[int], eligible: set[int]) -> int:
     return member_before(sequence, position)
 
 
-def distribute_under_lock(team: Team, fields: dict, now, rule=None) -> RoutingOutcome:
-    """Pick a member by open-lead counts, holding the team's row until commit."""
+def distribute_under_lock(
+    team: Team, fields: dict, now, rule=None, excluded: frozenset[int] = frozenset()
+) -> RoutingOutcome:
+    """Pick a member by open-lead counts, holding the team's row until commit.
+
+    `excluded` people are never picked: a reassignment never goes back to
+    someone who already had the lead.
+    """
     position = (
         Team.objects.select_for_update()
         .values_list("rotation_position", flat=True)
@@ -297,6 +303,10 @@ def distribute_under_lock(team: Team, fields: dict, now, rule=None) -> RoutingOu
     # Counted after the lock, so the lead the previous intake gave out counts.
     people = team_members(team, now, with_open_counts=True)
     candidates, eligible = judge(people, fields.get("language", ""))
+    for candidate in candidates:
+        if candidate["person"] in excluded:
+            candidate.update(eligible=False, reason="had this lead already")
+    eligible -= excluded
     members = rotation_members(team, people)
     sequence = weighted_sequence(members)
     if team.distribution == Team.Distribution.CAPACITY:

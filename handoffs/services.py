@@ -32,7 +32,7 @@ from handoffs.models import (
 )
 from handoffs.normalisation import normalise_submission
 from handoffs.queries import MANAGING_ROLES, managed_leads_filter
-from handoffs.routing import finish_routing, route_lead
+from handoffs.routing import distribute_under_lock, finish_routing, route_lead
 from handoffs.scoring import score_lead
 
 logger = logging.getLogger(__name__)
@@ -509,3 +509,76 @@ def disposition_lead(
         clocks.meet_milestone(handoff, key, now)
     logger.info("lead %s dispositioned %s by person %s", lead.pk, status, actor.pk)
     return lead
+
+
+@dataclass
+class Reassignment:
+    former: Person | None
+    successor: Person | None
+    # Each member's candidacy, as on a routing decision, when nobody was found.
+    candidates: list[dict]
+
+
+@transaction.atomic
+def reassign_lead(lead: Lead, now, why: str) -> Reassignment:
+    """Give an open lead to another eligible member of its team.
+
+    Never to anyone who had it before. Nobody eligible leaves it where it is;
+    the caller says so, and the ladder's next rung escalates.
+    """
+    lead = (
+        Lead.objects.select_for_update(of=("self",))
+        .select_related("owner")
+        .get(pk=lead.pk)
+    )
+    former = lead.owner
+    if not lead.is_open or lead.team_id is None:
+        return Reassignment(former, None, [])
+
+    had_it = set(
+        lead.decisions.exclude(person=None).values_list("person_id", flat=True)
+    )
+    if former is not None:
+        had_it.add(former.pk)
+    outcome = distribute_under_lock(
+        lead.team, {"language": lead.language}, now, excluded=frozenset(had_it)
+    )
+    if outcome.person is None:
+        return Reassignment(former, None, outcome.candidates)
+
+    successor = outcome.person
+    lead.owner = successor
+    lead.save(update_fields=["owner", "updated_at"])
+    handoff = lead_handoff(lead)
+    handoff.receiver = successor
+    handoff.save(update_fields=["receiver", "updated_at"])
+    decision = RoutingDecision.objects.create(
+        lead=lead,
+        step=RoutingDecision.Step.SLA_REASSIGNMENT,
+        team=lead.team,
+        person=successor,
+        reason=f"{why} Reassigned from {former or 'the queue'} to {successor}, "
+        f"the next eligible in {lead.team} who had not had it.",
+        candidates=outcome.candidates,
+        decided_at=now,
+    )
+
+    notify(
+        successor,
+        event_key=f"lead:{lead.pk}:reassigned:{decision.pk}",
+        subject=f"Lead reassigned to you: {lead.display_name}",
+        body=f"{why} It is yours now: respond as soon as you can.",
+        url=lead_url(lead),
+        now=now,
+    )
+    if former is not None:
+        notify(
+            former,
+            event_key=f"lead:{lead.pk}:taken-away:{decision.pk}",
+            subject=f"Lead reassigned: {lead.display_name}",
+            body=f"{why} It now belongs to {successor}.",
+            url=lead_url(lead),
+            now=now,
+        )
+    logger.info("lead %s reassigned to person %s", lead.pk, successor.pk)
+    return Reassignment(former, successor, outcome.candidates)

@@ -3,9 +3,11 @@
 from celery import shared_task
 from django.utils import timezone
 
-from handoffs import clocks
+from bowtie.heartbeats import beat_job
+from handoffs import escalation
 
 
 @shared_task(ignore_result=True)
-def sweep_clocks() -> int:
-    return clocks.sweep_due_milestones(timezone.now())
+@beat_job("sweep-clocks")
+def sweep_clocks() -> dict:
+    return escalation.sweep(timezone.now())

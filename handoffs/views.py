@@ -2,13 +2,10 @@
 
 import csv
 from datetime import timedelta
-from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, F, OuterRef
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -18,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django_ratelimit.core import is_ratelimited
 
+from bowtie.access import person_required
 from bowtie.models import Person
 from bowtie.templatetags.bowtie_format import format_duration
 from handoffs import metrics
@@ -48,27 +46,7 @@ from handoffs.services import (
     intake_lead,
     log_touch,
 )
-
-
-def person_required(*roles):
-    """Let in signed-in people, optionally only those with one of `roles`.
-
-    The page is rendered in the person's time zone; UTC stays stored.
-    """
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            person = getattr(request.user, "person", None)
-            if person is None or (roles and person.role not in roles):
-                raise PermissionDenied
-            with timezone.override(person.time_zone):
-                return view(request, person, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
+from handoffs.timeline import handoff_timeline
 
 
 def breached_subquery():
@@ -164,6 +142,7 @@ def lead_detail(request, person, pk):
         "lead": lead,
         "handoff": handoff,
         "milestones": handoff.milestones.all() if handoff else [],
+        "timeline": handoff_timeline(handoff) if handoff else [],
         "decision": decision,
         "touches": lead.touches.select_related("actor"),
         "engagement": engagement_facts(lead.engagement),
@@ -229,7 +208,9 @@ def lead_disposition(request, person, pk):
         # The message names the field: it is shown away from the form.
         for name, errors in form.errors.items():
             field = form.fields.get(name)
-            label = (field.label or name.replace("_", " ").capitalize()) if field else ""
+            label = (
+                (field.label or name.replace("_", " ").capitalize()) if field else ""
+            )
             text = " ".join(errors)
             messages.error(request, f"{label}: {text}" if label else text)
     return redirect("lead-detail", pk=pk)

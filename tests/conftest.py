@@ -32,7 +32,10 @@ def _default_configuration(request):
     Tests with real transactions end with a flush that also removes the
     default SLA targets and scoring weights; tests after them need them back.
     """
-    uses_transactions = {"transactional_db", "live_server"} & set(request.fixturenames)
+    marker = request.node.get_closest_marker("django_db")
+    uses_transactions = bool(
+        {"transactional_db", "live_server"} & set(request.fixturenames)
+    ) or bool(marker and marker.kwargs.get("transaction"))
     if not uses_transactions:
         return
     request.getfixturevalue("transactional_db")
@@ -41,8 +44,12 @@ def _default_configuration(request):
     defaults = importlib.import_module(
         "handoffs.migrations.0002_default_targets_and_weights"
     )
+    ladders = importlib.import_module(
+        "handoffs.migrations.0006_default_escalation_ladders"
+    )
     pipelines = importlib.import_module("bowtie.migrations.0002_default_pipelines")
     defaults.create_defaults(apps, None)
+    ladders.create_ladders(apps, None)
     pipelines.create_pipelines(apps, None)
 
 

@@ -164,12 +164,12 @@ def test_post_lead_costs_a_fixed_number_of_queries_and_reads_nothing_back(
 ):
     # The first use of a token records it; measure what every later lead costs.
     ApiToken.objects.filter(pk=writer.pk).update(last_used_at=NOW)
-    # Six reads (token, latest cycle, account, SLA targets, rules, the team's
-    # members), the rotation claim, then ten writes between the transaction's
-    # two statements (the clocks' audit history among them). PostgreSQL adds
-    # taking and giving back the lock under which one person's intakes take
-    # turns.
-    expected = 19 + 2 * (connection.vendor == "postgresql")
+    # Seven reads (token, latest cycle, account, SLA targets and their
+    # ladders, rules, the team's members), the rotation claim, then eleven
+    # writes between the transaction's two statements (the clocks' audit
+    # history and their ladder steps among them). PostgreSQL adds taking and
+    # giving back the lock under which one person's intakes take turns.
+    expected = 21 + 2 * (connection.vendor == "postgresql")
 
     with django_assert_num_queries(expected):
         response = post_lead(client, DEMO_REQUEST)

@@ -135,3 +135,38 @@ def test_parallel_leads_keep_capacity_limits_in_a_round_robin_team():
     assert owners == {f"Rep {number}": 2 for number in range(1, 6)}
     assert Lead.objects.filter(owner=None, team=team).count() == 10
     assert Team.objects.get(pk=team.pk).rotation_position == 10
+
+
+def test_two_sweepers_at_once_take_every_ladder_step_exactly_once(team_of_five):
+    from datetime import UTC, datetime, timedelta
+
+    from handoffs.escalation import sweep
+    from handoffs.models import LadderStep
+
+    started = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
+    for number in range(20):
+        intake_lead(
+            {"email": f"lead{number}@globex.com", "form_type": "demo_request"},
+            channel="api",
+            now=started,
+        )
+    # Past every rung of the response clocks, before the disposition ones.
+    swept_at = started + timedelta(days=3)
+    start = threading.Barrier(2)
+
+    def sweeper(_):
+        try:
+            start.wait()
+            return sweep(swept_at, batch_size=7)
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(sweeper, range(2)))
+
+    response_steps = LadderStep.objects.filter(milestone__key="first_response")
+    assert sum(result["steps"] for result in results) == 80
+    assert sum(result["breaches"] for result in results) == 20
+    assert response_steps.filter(taken_at=swept_at).count() == 80
+    # A step taken twice would have moved a lead twice.
+    assert RoutingDecision.objects.filter(step="sla_reassignment").count() == 20

@@ -1,6 +1,7 @@
 from bowtie.models.customers import Account, AccountDomain, Contact
 from bowtie.models.deals import Deal, Pipeline, Product, Stage, product_lookup_key
 from bowtie.models.notifications import Delivery, Notification
+from bowtie.models.operations import JobHeartbeat
 from bowtie.models.organisation import (
     OutOfOffice,
     Person,
@@ -17,6 +18,7 @@ __all__ = [
     "Contact",
     "Deal",
     "Delivery",
+    "JobHeartbeat",
     "Notification",
     "OutOfOffice",
     "Person",

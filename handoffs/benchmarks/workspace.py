@@ -123,12 +123,12 @@ def notification_delays(phase: str, sent_at_by_email: dict[str, float]) -> dict:
 
     # The event key is the only link from a notification to its lead.
     notifications = {}
-    for pk, event_key, created_at in Notification.objects.filter(
+    for pk, event_key in Notification.objects.filter(
         event_key__startswith="lead:"
-    ).values_list("pk", "event_key", "created_at"):
+    ).values_list("pk", "event_key"):
         lead_pk = int(event_key.split(":")[1])
         if lead_pk in leads:
-            notifications[pk] = (lead_pk, created_at)
+            notifications[pk] = lead_pk
 
     sent_at_by_notification = dict(
         Delivery.objects.filter(
@@ -140,7 +140,7 @@ def notification_delays(phase: str, sent_at_by_email: dict[str, float]) -> dict:
 
     email_after_received = []
     email_after_request = []
-    for notification_pk, (lead_pk, created_at) in notifications.items():
+    for notification_pk, lead_pk in notifications.items():
         email, received_at = leads[lead_pk]
         sent_at = sent_at_by_notification.get(notification_pk)
         if sent_at is None:

@@ -1,13 +1,16 @@
 from handoffs.models.configuration import ImportMapping, RoutingRule, ScoringModel
+from handoffs.models.escalation import EscalationRule, LadderStep
 from handoffs.models.handoff import ClockType, Handoff, Milestone, SlaPolicy
 from handoffs.models.leads import IntakeChannel, Lead, LeadType, RoutingDecision, Touch
 
 __all__ = [
     "ClockType",
+    "EscalationRule",
     "Handoff",
     "ImportMapping",
     "IntakeChannel",
     "Lead",
+    "LadderStep",
     "LeadType",
     "Milestone",
     "RoutingDecision",

@@ -200,6 +200,7 @@ class RoutingDecision(models.Model):
         DEFAULT_TEAM = "default_team", "Default team"
         FALLBACK_QUEUE = "fallback_queue", "Fallback queue"
         MANUAL = "manual", "Manual reassignment"
+        SLA_REASSIGNMENT = "sla_reassignment", "Reassigned by the SLA ladder"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="decisions")
     step = models.CharField(max_length=20, choices=Step.choices)

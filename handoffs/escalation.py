@@ -1,0 +1,211 @@
+"""Take the ladder steps that are due: warn, tell the manager, reassign, escalate.
+
+Each step is claimed by a conditional update and acted on in the same
+transaction, so two sweepers never act twice, and a sweeper that dies before
+its commit leaves the step for the next one. Notifications written here go
+out only after that commit (see `bowtie.notifications`).
+"""
+
+import logging
+import time
+
+from django.db import transaction
+
+from bowtie.models import Person
+from bowtie.notifications import in_zone_of, notify
+from handoffs import clocks
+from handoffs.models import EscalationRule, Handoff, LadderStep, Milestone
+
+logger = logging.getLogger(__name__)
+
+Action = EscalationRule.Action
+
+
+def due_step_ids(now, limit: int) -> list[int]:
+    return list(
+        LadderStep.objects.filter(taken_at__isnull=True, due_at__lte=now)
+        .order_by("due_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def take_step(step_id: int, now) -> bool:
+    """Act on one due step, exactly once; False if another sweeper had it."""
+    with transaction.atomic():
+        claimed = LadderStep.objects.filter(
+            pk=step_id, taken_at__isnull=True, due_at__lte=now
+        ).update(taken_at=now)
+        if claimed != 1:
+            return False
+
+        step = LadderStep.objects.select_related(
+            "milestone__handoff__lead",
+            "milestone__handoff__receiver__manager",
+            "milestone__handoff__receiving_team__head",
+            "milestone__handoff__receiving_team__parent__head",
+        ).get(pk=step_id)
+        outcome = ACTIONS[step.action](step, now)
+        LadderStep.objects.filter(pk=step_id).update(outcome=outcome[:300])
+    logger.info("ladder step %s (%s): %s", step_id, step.action, outcome)
+    return True
+
+
+def owner_of(handoff: Handoff) -> Person | None:
+    """Who answers for a handoff now: its receiver, or the team's head."""
+    if handoff.receiver is not None:
+        return handoff.receiver
+    team = handoff.receiving_team
+    return team.head if team is not None else None
+
+
+def manager_of(handoff: Handoff) -> Person | None:
+    """The receiver's manager; the team's head when there is none."""
+    receiver = handoff.receiver
+    if receiver is not None and receiver.manager is not None:
+        return receiver.manager
+    team = handoff.receiving_team
+    return team.head if team is not None else None
+
+
+def head_above(handoff: Handoff, manager: Person | None) -> Person | None:
+    """The head of the team, or of its parent team when that is the manager."""
+    team = handoff.receiving_team
+    if team is None:
+        return None
+    if team.head is not None and team.head != manager:
+        return team.head
+    parent = team.parent
+    if parent is not None and parent.head is not None:
+        return parent.head
+    return team.head
+
+
+def overdue_text(milestone: Milestone, recipient: Person, now) -> str:
+    late_minutes = int((now - milestone.due_at).total_seconds() // 60)
+    return (
+        f"{milestone.label} was due {in_zone_of(recipient, milestone.due_at)}"
+        f" and is {late_minutes} min overdue"
+    )
+
+
+def warn(step: LadderStep, now) -> str:
+    milestone = step.milestone
+    handoff = milestone.handoff
+    if now >= milestone.due_at:
+        # Only after downtime: the breach notice says more than a warning would.
+        return "Skipped: the clock had run out before the warning was sent."
+    recipient = owner_of(handoff)
+    if recipient is None:
+        return "Nobody to warn: no receiver and no team head."
+
+    minutes_left = max(1, int((milestone.due_at - now).total_seconds() // 60))
+    notify(
+        recipient,
+        event_key=f"ladder:{step.pk}",
+        subject=f"Due soon: {milestone.label} for {handoff.subject}",
+        body=f"{milestone.label} is due {in_zone_of(recipient, milestone.due_at)}, "
+        f"in {minutes_left} min.",
+        url=clocks.handoff_url(handoff),
+        now=now,
+    )
+    return f"Warned {recipient}."
+
+
+def notify_manager(step: LadderStep, now) -> str:
+    milestone = step.milestone
+    handoff = milestone.handoff
+    manager = manager_of(handoff)
+    if manager is None:
+        return "Nobody to tell: no manager and no team head."
+
+    whose = f" ({handoff.receiver} has it)" if handoff.receiver else " (unassigned)"
+    notify(
+        manager,
+        event_key=f"ladder:{step.pk}",
+        subject=f"SLA breached in your team: {milestone.label} for {handoff.subject}",
+        body=overdue_text(milestone, manager, now) + whose + ".",
+        url=clocks.handoff_url(handoff),
+        now=now,
+    )
+    return f"Told {manager}, the manager."
+
+
+def reassign(step: LadderStep, now) -> str:
+    # Imported here: the services start clocks, so they import this module's
+    # neighbours, and a top-level import would go round in a circle.
+    from handoffs.services import reassign_lead
+
+    milestone = step.milestone
+    handoff = milestone.handoff
+    if handoff.lead is None:
+        return f"Not reassigned: {handoff.get_kind_display()} is reassigned by hand."
+
+    why = f"{milestone.label} breached ({step.rule_text})."
+    result = reassign_lead(handoff.lead, now, why)
+    if result.successor is not None:
+        former = result.former or "the queue"
+        return f"Reassigned from {former} to {result.successor}."
+    summary = "; ".join(
+        f"{candidate['name']}: {candidate['reason']}" for candidate in result.candidates
+    )
+    return f"Nobody else eligible ({summary or 'no members'}); left as it was."
+
+
+def escalate(step: LadderStep, now) -> str:
+    milestone = step.milestone
+    handoff = milestone.handoff
+    head = head_above(handoff, manager_of(handoff))
+    if head is None:
+        return "Nobody to escalate to: the team has no head."
+
+    notify(
+        head,
+        event_key=f"ladder:{step.pk}",
+        subject=f"Escalation: {milestone.label} for {handoff.subject}",
+        body=overdue_text(milestone, head, now)
+        + f". Owner: {handoff.receiver or 'nobody'}; the manager was told "
+        "at the due time.",
+        url=clocks.handoff_url(handoff),
+        now=now,
+    )
+    return f"Escalated to {head}, head of the team."
+
+
+ACTIONS = {
+    Action.WARN: warn,
+    Action.NOTIFY_MANAGER: notify_manager,
+    Action.REASSIGN: reassign,
+    Action.ESCALATE: escalate,
+}
+
+
+def sweep(now, batch_size: int = 500, time_budget_seconds: float = 30.0) -> dict:
+    """Record every due breach and take every due ladder step, oldest first.
+
+    Works in batches until nothing is due, so a sweeper that was down catches
+    up in one run; the time budget hands the rest to the next run rather than
+    overlap it.
+    """
+    started = time.monotonic()
+    done = {"breaches": 0, "steps": 0}
+    # One broken row must not stop the rest: it is logged, left unclaimed for
+    # the next run, and skipped for the rest of this one.
+    failed: set[tuple[str, int]] = set()
+    while time.monotonic() - started < time_budget_seconds:
+        work = [("breach", pk) for pk in clocks.due_milestone_ids(now, batch_size)] + [
+            ("step", pk) for pk in due_step_ids(now, batch_size)
+        ]
+        work = [item for item in work if item not in failed]
+        if not work:
+            break
+        # Breaches first: a breach notice reads before the manager's.
+        for kind, pk in work:
+            try:
+                if kind == "breach":
+                    done["breaches"] += clocks.record_breach(pk, now)
+                else:
+                    done["steps"] += take_step(pk, now)
+            except Exception:
+                logger.exception("sweep could not act on %s %s", kind, pk)
+                failed.add((kind, pk))
+    return done
