@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import pytest
-from django.urls import reverse
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from bowtie.models import Notification
 from handoffs import escalation

@@ -69,9 +69,7 @@ def test_a_job_that_never_ran_is_late_once_the_others_have_long_been_running(
     assert state_of("redeliver-outbox", NOW + timedelta(minutes=10)) == "late"
 
 
-def test_revops_is_told_once_when_a_job_stops_and_once_when_it_is_back(
-    db, frozen
-):
+def test_revops_is_told_once_when_a_job_stops_and_once_when_it_is_back(db, frozen):
     admin = PersonFactory(role="revops_admin")
     for name in ("sweep-clocks", "redeliver-outbox", "watch-heartbeats"):
         beat_job(name)(lambda: None)()

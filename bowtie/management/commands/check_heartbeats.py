@@ -15,7 +15,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         statuses = job_statuses()
         for status in statuses:
-            self.stdout.write(f"{status.name:<20} {status.state:<8} {status.explanation}")
+            self.stdout.write(
+                f"{status.name:<20} {status.state:<8} {status.explanation}"
+            )
         unhealthy = [status.name for status in statuses if not status.is_healthy]
         if unhealthy:
             raise CommandError(f"Not on schedule: {', '.join(unhealthy)}.")
