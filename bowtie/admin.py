@@ -10,7 +10,9 @@ from bowtie.models import (
     Contact,
     Deal,
     Delivery,
+    JobHeartbeat,
     Notification,
+    NotificationPreference,
     OutOfOffice,
     Person,
     Pipeline,
@@ -45,6 +47,24 @@ class TeamAdmin(SimpleHistoryAdmin):
     inlines = [WorkingPeriodInline]
 
 
+class NotificationPreferenceInline(admin.TabularInline):
+    model = NotificationPreference
+    extra = 0
+
+
+@admin.register(JobHeartbeat)
+class JobHeartbeatAdmin(admin.ModelAdmin):
+    """Read-only: the jobs write their own heartbeats."""
+
+    list_display = ["name", "last_succeeded_at", "last_error", "run_count"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Person)
 class PersonAdmin(SimpleHistoryAdmin):
     list_display = [
@@ -60,7 +80,7 @@ class PersonAdmin(SimpleHistoryAdmin):
     list_filter = ["role", "team", "is_active"]
     search_fields = ["full_name", "email"]
     autocomplete_fields = ["user", "team", "manager"]
-    inlines = [WorkingPeriodInline, OutOfOfficeInline]
+    inlines = [WorkingPeriodInline, OutOfOfficeInline, NotificationPreferenceInline]
 
 
 @admin.register(Territory)

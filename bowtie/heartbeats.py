@@ -15,7 +15,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from bowtie.models import JobHeartbeat, Person
+from bowtie.models import JobHeartbeat, Person, Topic
 from bowtie.notifications import notify
 
 logger = logging.getLogger(__name__)
@@ -177,6 +177,7 @@ def tell(admins, status: JobStatus, beat: JobHeartbeat, what: str, now) -> None:
         notify(
             admin,
             event_key=f"heartbeat:{status.name}:{episode}:{what}",
+            topic=Topic.SYSTEM,
             subject=subject,
             body=body,
             url=reverse("status"),

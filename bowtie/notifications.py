@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from bowtie.models import Delivery, Notification, Person
+from bowtie.models import Delivery, Notification, NotificationPreference, Person
 
 logger = logging.getLogger(__name__)
 
@@ -34,12 +34,24 @@ def in_zone_of(person: Person, moment) -> str:
 
 
 def notify(
-    person: Person, event_key: str, subject: str, body: str, url: str, now
+    person: Person,
+    event_key: str,
+    subject: str,
+    body: str,
+    url: str,
+    now,
+    *,
+    topic: str,
 ) -> Notification:
-    """Record a notification for one event; a repeated event changes nothing."""
+    """Record a notification for one event; a repeated event changes nothing.
+
+    In-app always; e-mail and the webhook as the person's preferences for the
+    topic allow.
+    """
     notification = Notification(
         recipient=person,
         event_key=event_key,
+        topic=topic,
         subject=subject[:200],
         body=body,
         url=url,
@@ -48,18 +60,34 @@ def notify(
     if not insert_unless_notified(notification):
         return Notification.objects.get(recipient=person, event_key=event_key)
 
-    channels = []
-    if person.notify_by_email and person.email:
-        channels.append(Delivery.Channel.EMAIL)
-    if person.slack_webhook_url:
-        channels.append(Delivery.Channel.SLACK)
     deliveries = Delivery.objects.bulk_create(
-        Delivery(notification=notification, channel=channel) for channel in channels
+        Delivery(notification=notification, channel=channel)
+        for channel in channels_for(person, topic)
     )
-
     for delivery in deliveries:
         transaction.on_commit(lambda pk=delivery.pk: enqueue_delivery(pk))
     return notification
+
+
+def channels_for(person: Person, topic: str) -> list[str]:
+    """The outside channels a person set up and wants for this topic."""
+    wanted_email = person.notify_by_email and bool(person.email)
+    wanted_webhook = bool(person.slack_webhook_url)
+    if not (wanted_email or wanted_webhook):
+        return []
+    preference = NotificationPreference.objects.filter(
+        person=person, topic=topic
+    ).first()
+    if preference is not None:
+        wanted_email = wanted_email and preference.by_email
+        wanted_webhook = wanted_webhook and preference.by_webhook
+
+    channels = []
+    if wanted_email:
+        channels.append(Delivery.Channel.EMAIL)
+    if wanted_webhook:
+        channels.append(Delivery.Channel.SLACK)
+    return channels
 
 
 def insert_unless_notified(notification: Notification) -> bool:

@@ -1,9 +1,10 @@
 """Writes on core records that have rules of their own."""
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from bowtie.models import ApiToken, hash_token_key
+from bowtie.models import ApiToken, NotificationPreference, Topic, hash_token_key
 
 KNOWN_SCOPES = frozenset(scope for scope, _ in ApiToken.Scope.choices)
 
@@ -30,3 +31,29 @@ def issue_api_token(name: str, scopes: list[str], created_by=None):
 
 def revoke_api_tokens(tokens) -> int:
     return tokens.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+@transaction.atomic
+def save_notification_preferences(
+    person, *, notify_by_email: bool, webhook_url: str, topics: dict
+) -> None:
+    """Store how a person wants to hear about each topic.
+
+    `topics` maps a topic to a pair (by e-mail, by webhook). A topic left out
+    keeps its stored choice. The address is checked before anything is saved.
+    """
+    unknown = set(topics) - set(Topic.values)
+    if unknown:
+        raise ValidationError({"topics": f"Unknown topics: {', '.join(unknown)}."})
+
+    person.notify_by_email = notify_by_email
+    person.slack_webhook_url = webhook_url.strip()
+    # The model's own checks, so the admin and this page refuse the same.
+    person.full_clean(validate_unique=False)
+    person.save(update_fields=["notify_by_email", "slack_webhook_url", "updated_at"])
+    for topic, (by_email, by_webhook) in topics.items():
+        NotificationPreference.objects.update_or_create(
+            person=person,
+            topic=topic,
+            defaults={"by_email": by_email, "by_webhook": by_webhook},
+        )

@@ -10,6 +10,11 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("notifications/", views.notifications, name="notifications"),
     path(
+        "notifications/preferences/",
+        views.notification_preferences,
+        name="notification-preferences",
+    ),
+    path(
         "notifications/<int:pk>/open/",
         views.open_notification,
         name="notification-open",

@@ -1,4 +1,6 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -6,7 +8,8 @@ from django.views.decorators.http import require_POST
 
 from bowtie import heartbeats
 from bowtie.access import person_required
-from bowtie.models import Notification, Person
+from bowtie.models import Notification, NotificationPreference, Person, Topic
+from bowtie.services import save_notification_preferences
 
 
 @login_required
@@ -89,3 +92,55 @@ def status_json(request):
         ],
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+@person_required()
+def notification_preferences(request, person):
+    """Per topic, whether e-mail and the webhook carry it; in-app always does."""
+    stored = {
+        preference.topic: preference
+        for preference in NotificationPreference.objects.filter(person=person)
+    }
+    errors = {}
+    if request.method == "POST":
+        topics = {
+            topic: (
+                f"{topic}-email" in request.POST,
+                f"{topic}-webhook" in request.POST,
+            )
+            for topic in Topic.values
+        }
+        try:
+            save_notification_preferences(
+                person,
+                notify_by_email="notify_by_email" in request.POST,
+                webhook_url=request.POST.get("slack_webhook_url", ""),
+                topics=topics,
+            )
+        except ValidationError as refused:
+            errors = refused.message_dict
+        else:
+            messages.success(request, "Notification preferences saved.")
+            return redirect("notification-preferences")
+
+    rows = [
+        {
+            "topic": topic,
+            "label": label,
+            "by_email": stored[topic].by_email if topic in stored else True,
+            "by_webhook": stored[topic].by_webhook if topic in stored else True,
+        }
+        for topic, label in Topic.choices
+    ]
+    return render(
+        request,
+        "bowtie/notification_preferences.html",
+        {
+            "rows": rows,
+            "errors": errors,
+            "webhook_url": request.POST.get("slack_webhook_url", "")
+            if errors
+            else person.slack_webhook_url,
+            "notify_by_email": person.notify_by_email,
+        },
+    )

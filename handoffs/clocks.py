@@ -12,6 +12,7 @@ from django.db.models import Prefetch
 from django.urls import reverse
 from simple_history.utils import bulk_create_with_history
 
+from bowtie.models import Topic
 from bowtie.notifications import in_zone_of, notify
 from handoffs.models import EscalationRule, Handoff, LadderStep, Milestone, SlaPolicy
 
@@ -177,6 +178,7 @@ def record_breach(milestone_id: int, now) -> bool:
             notify(
                 recipient,
                 event_key=f"milestone:{milestone.pk}:breached",
+                topic=Topic.SLA_BREACH,
                 subject=f"SLA breached: {milestone.label} for {handoff.subject}",
                 body=(
                     f"{milestone.label} was due "

@@ -11,7 +11,7 @@ import time
 
 from django.db import transaction
 
-from bowtie.models import Person
+from bowtie.models import Person, Topic
 from bowtie.notifications import in_zone_of, notify
 from handoffs import clocks
 from handoffs.models import EscalationRule, Handoff, LadderStep, Milestone
@@ -102,6 +102,7 @@ def warn(step: LadderStep, now) -> str:
     notify(
         recipient,
         event_key=f"ladder:{step.pk}",
+        topic=Topic.SLA_WARNING,
         subject=f"Due soon: {milestone.label} for {handoff.subject}",
         body=f"{milestone.label} is due {in_zone_of(recipient, milestone.due_at)}, "
         f"in {minutes_left} min.",
@@ -122,6 +123,7 @@ def notify_manager(step: LadderStep, now) -> str:
     notify(
         manager,
         event_key=f"ladder:{step.pk}",
+        topic=Topic.SLA_BREACH,
         subject=f"SLA breached in your team: {milestone.label} for {handoff.subject}",
         body=overdue_text(milestone, manager, now) + whose + ".",
         url=clocks.handoff_url(handoff),
@@ -161,6 +163,7 @@ def escalate(step: LadderStep, now) -> str:
     notify(
         head,
         event_key=f"ladder:{step.pk}",
+        topic=Topic.ESCALATION,
         subject=f"Escalation: {milestone.label} for {handoff.subject}",
         body=overdue_text(milestone, head, now)
         + f". Owner: {handoff.receiver or 'nobody'}; the manager was told "

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bowtie.domains import is_free_mail
-from bowtie.models import Account, AccountDomain, Person
+from bowtie.models import Account, AccountDomain, Person, Topic
 from bowtie.notifications import in_zone_of, notify
 from handoffs import clocks
 from handoffs.classification import classify_lead
@@ -372,6 +372,7 @@ def announce_new_lead(
         notify(
             recipient,
             event_key=f"lead:{lead.pk}:assigned:{handoff.pk}",
+            topic=Topic.NEW_WORK,
             subject=subject,
             body=f"{lead.get_lead_type_display()} lead from "
             f"{lead.company_name or '?'}." + due,
@@ -566,6 +567,7 @@ def reassign_lead(lead: Lead, now, why: str) -> Reassignment:
     notify(
         successor,
         event_key=f"lead:{lead.pk}:reassigned:{decision.pk}",
+        topic=Topic.REASSIGNMENT,
         subject=f"Lead reassigned to you: {lead.display_name}",
         body=f"{why} It is yours now: respond as soon as you can.",
         url=lead_url(lead),
@@ -575,6 +577,7 @@ def reassign_lead(lead: Lead, now, why: str) -> Reassignment:
         notify(
             former,
             event_key=f"lead:{lead.pk}:taken-away:{decision.pk}",
+            topic=Topic.REASSIGNMENT,
             subject=f"Lead reassigned: {lead.display_name}",
             body=f"{why} It now belongs to {successor}.",
             url=lead_url(lead),

@@ -166,10 +166,22 @@ def test_notify_records_a_repeated_event_key_once(
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         first = notifications.notify(
-            person, "deal:7:won", "Won", "Deal 7 won.", "/deals/7/", NOW
+            person,
+            "deal:7:won",
+            "Won",
+            "Deal 7 won.",
+            "/deals/7/",
+            NOW,
+            topic="new_work",
         )
         second = notifications.notify(
-            person, "deal:7:won", "Won again", "Deal 7 won.", "/deals/7/", NOW
+            person,
+            "deal:7:won",
+            "Won again",
+            "Deal 7 won.",
+            "/deals/7/",
+            NOW,
+            topic="new_work",
         )
 
     assert second.pk == first.pk
@@ -183,8 +195,8 @@ def test_notify_records_a_repeated_event_key_once(
 def test_same_event_key_notifies_each_recipient(db, frozen):
     first, second = PersonFactory(), PersonFactory()
 
-    notifications.notify(first, "deal:7:won", "Won", "", "", NOW)
-    notifications.notify(second, "deal:7:won", "Won", "", "", NOW)
+    notifications.notify(first, "deal:7:won", "Won", "", "", NOW, topic="new_work")
+    notifications.notify(second, "deal:7:won", "Won", "", "", NOW, topic="new_work")
 
     assert Notification.objects.count() == 2
 
@@ -193,8 +205,8 @@ def test_notify_opens_one_delivery_per_channel_the_person_uses(db, frozen):
     both = PersonFactory(slack_webhook_url="https://hooks.example.org/T1")
     quiet = PersonFactory(notify_by_email=False)
 
-    notifications.notify(both, "event:1", "Hello", "", "", NOW)
-    notifications.notify(quiet, "event:1", "Hello", "", "", NOW)
+    notifications.notify(both, "event:1", "Hello", "", "", NOW, topic="new_work")
+    notifications.notify(quiet, "event:1", "Hello", "", "", NOW, topic="new_work")
 
     assert sorted(
         Delivery.objects.filter(notification__recipient=both).values_list(
@@ -206,7 +218,7 @@ def test_notify_opens_one_delivery_per_channel_the_person_uses(db, frozen):
 
 def test_delivery_is_claimed_once_when_delivered_twice(db, frozen):
     person = PersonFactory()
-    notifications.notify(person, "event:1", "Hello", "Body", "", NOW)
+    notifications.notify(person, "event:1", "Hello", "Body", "", NOW, topic="new_work")
     delivery = Delivery.objects.get()
 
     first = notifications.deliver_one(delivery.pk, NOW)
@@ -222,7 +234,7 @@ def test_delivery_is_claimed_once_when_delivered_twice(db, frozen):
 
 def test_delivery_claimed_by_another_worker_is_left_alone(db, frozen):
     person = PersonFactory()
-    notifications.notify(person, "event:1", "Hello", "Body", "", NOW)
+    notifications.notify(person, "event:1", "Hello", "Body", "", NOW, topic="new_work")
     delivery = Delivery.objects.get()
     notifications.claim_delivery(delivery.pk, NOW)
 
@@ -270,7 +282,7 @@ def test_redeliver_pending_sends_what_the_broker_missed(
 
 def test_failed_send_is_retried_with_backoff(db, frozen):
     person = PersonFactory()
-    notifications.notify(person, "event:1", "Hello", "Body", "", NOW)
+    notifications.notify(person, "event:1", "Hello", "Body", "", NOW, topic="new_work")
     delivery = Delivery.objects.get()
 
     with mock.patch.object(
@@ -294,7 +306,7 @@ def test_failed_webhook_keeps_its_address_out_of_the_outbox_and_logs(
 ):
     secret_url = "https://hooks.slack.test/services/T0/B0/secret-token"
     person = PersonFactory(slack_webhook_url=secret_url)
-    notifications.notify(person, "event:1", "Hello", "Body", "", NOW)
+    notifications.notify(person, "event:1", "Hello", "Body", "", NOW, topic="new_work")
     webhook = Delivery.objects.get(channel="slack")
     refusal = httpx.Response(403, request=httpx.Request("POST", secret_url))
 
@@ -308,7 +320,7 @@ def test_failed_webhook_keeps_its_address_out_of_the_outbox_and_logs(
 
 def test_delivery_fails_for_good_after_the_last_attempt(db, frozen):
     person = PersonFactory()
-    notifications.notify(person, "event:1", "Hello", "Body", "", NOW)
+    notifications.notify(person, "event:1", "Hello", "Body", "", NOW, topic="new_work")
     delivery = Delivery.objects.get()
     Delivery.objects.filter(pk=delivery.pk).update(
         attempt_count=notifications.MAX_ATTEMPTS - 1
@@ -329,7 +341,9 @@ def test_slack_delivery_posts_the_notification(db, frozen):
     person = PersonFactory(
         slack_webhook_url="https://hooks.example.org/T1", notify_by_email=False
     )
-    notifications.notify(person, "event:1", "Hello", "Body", "/leads/1/", NOW)
+    notifications.notify(
+        person, "event:1", "Hello", "Body", "/leads/1/", NOW, topic="new_work"
+    )
     delivery = Delivery.objects.get()
 
     with mock.patch.object(notifications.httpx, "post") as post:

@@ -1,6 +1,11 @@
 from bowtie.models.customers import Account, AccountDomain, Contact
 from bowtie.models.deals import Deal, Pipeline, Product, Stage, product_lookup_key
-from bowtie.models.notifications import Delivery, Notification
+from bowtie.models.notifications import (
+    Delivery,
+    Notification,
+    NotificationPreference,
+    Topic,
+)
 from bowtie.models.operations import JobHeartbeat
 from bowtie.models.organisation import (
     OutOfOffice,
@@ -20,6 +25,7 @@ __all__ = [
     "Delivery",
     "JobHeartbeat",
     "Notification",
+    "NotificationPreference",
     "OutOfOffice",
     "Person",
     "Pipeline",
@@ -27,6 +33,7 @@ __all__ = [
     "Stage",
     "Team",
     "Territory",
+    "Topic",
     "WorkingPeriod",
     "hash_token_key",
     "product_lookup_key",

@@ -9,12 +9,27 @@ from django.db import models
 from django.db.models import Q
 
 
+class Topic(models.TextChoices):
+    """What a notification is about: people choose channels per topic."""
+
+    NEW_WORK = "new_work", "New work for me or my queue"
+    SLA_WARNING = "sla_warning", "A clock about to run out"
+    SLA_BREACH = "sla_breach", "A clock that ran out"
+    REASSIGNMENT = "reassignment", "Work reassigned to me or away from me"
+    ESCALATION = "escalation", "Escalations to me as head of a team"
+    REPORT = "report", "Weekly reports"
+    SYSTEM = "system", "The portal's own health"
+
+
 class Notification(models.Model):
+    Topic = Topic
+
     recipient = models.ForeignKey(
         "bowtie.Person", on_delete=models.CASCADE, related_name="notifications"
     )
     # One event notifies one person once, however often it is retried.
     event_key = models.CharField(max_length=200)
+    topic = models.CharField(max_length=20, choices=Topic.choices)
     subject = models.CharField(max_length=200)
     body = models.TextField()
     url = models.CharField(max_length=300, blank=True)
@@ -81,3 +96,29 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.channel} for {self.notification_id}: {self.status}"
+
+
+class NotificationPreference(models.Model):
+    """Which outside channels a person wants for one topic.
+
+    In-app notifications always arrive; without a row, every channel the
+    person has set up is used.
+    """
+
+    person = models.ForeignKey(
+        "bowtie.Person", on_delete=models.CASCADE, related_name="preferences"
+    )
+    topic = models.CharField(max_length=20, choices=Topic.choices)
+    by_email = models.BooleanField(default=True)
+    by_webhook = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["person", "topic"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "topic"], name="preference_once_per_topic"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.person}: {self.get_topic_display()}"

@@ -15,6 +15,12 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not an IANA time zone name")
 
 
+def validate_https_url(value: str) -> None:
+    # The address carries its own secret: never send it in the clear.
+    if value and not value.startswith("https://"):
+        raise ValidationError("A webhook address must start with https://.")
+
+
 class Team(models.Model):
     class Distribution(models.TextChoices):
         ROUND_ROBIN = "round_robin", "Round-robin"
@@ -105,7 +111,11 @@ class Person(models.Model):
         blank=True,
         help_text='ISO 639-1 codes, for example ["de", "en"]. Empty: any language.',
     )
-    slack_webhook_url = models.URLField(blank=True)
+    slack_webhook_url = models.URLField(
+        blank=True,
+        validators=[validate_https_url],
+        help_text="A Slack-compatible incoming webhook, https only.",
+    )
     notify_by_email = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
