@@ -10,6 +10,7 @@ import time_machine
 from django.conf import settings
 from django.core import mail
 from django.db import transaction
+from django.test import Client
 
 from bowtie import notifications
 from bowtie.models import Delivery, Notification
@@ -355,3 +356,38 @@ def test_slack_delivery_posts_the_notification(db, frozen):
         json={"text": f"*Hello*\nBody\n{settings.BOWTIE_BASE_URL}/leads/1/"},
         timeout=10,
     )
+
+
+def test_api_accepts_leads_while_the_real_broker_is_unreachable(
+    sales_team, django_capture_on_commit_callbacks
+):
+    from bowtie.celery import celery_app
+    from bowtie.services import issue_api_token
+
+    _, key = issue_api_token("Site", ["leads:write"])
+    unreachable = {
+        "task_always_eager": False,
+        # Nothing listens on port 9: the publish fails at once, as with Redis down.
+        "broker_url": "redis://127.0.0.1:9/0",
+        "broker_connection_retry": False,
+        "broker_connection_timeout": 1,
+        "task_publish_retry": False,
+    }
+    saved = {name: celery_app.conf[name] for name in unreachable}
+    celery_app.conf.update(unreachable)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = Client().post(
+                "/api/leads",
+                data=DEMO_REQUEST,
+                content_type="application/json",
+                headers={"authorization": f"Bearer {key}"},
+            )
+    finally:
+        celery_app.conf.update(saved)
+        celery_app.pool.force_close_all()
+
+    assert response.status_code == 201
+    assert Lead.objects.count() == 1
+    assert Delivery.objects.get().status == "pending"
+    assert mail.outbox == []

@@ -76,9 +76,7 @@ def test_preferences_page_saves_each_topic(client, db):
     assert len(stored) == len(Topic.values)
 
 
-def test_preferences_page_refuses_a_plain_http_webhook_and_saves_nothing(
-    client, db
-):
+def test_preferences_page_refuses_a_plain_http_webhook_and_saves_nothing(client, db):
     person = PersonFactory()
     client.force_login(person.user)
 
