@@ -265,11 +265,15 @@ def record_failed_attempt(delivery: Delivery, error: Exception, now) -> str:
         claimed_until=retry_at,
         last_error=describe_failure(error),
     )
-    logger.warning(
-        "delivery %s failed (attempt %s): %s",
+    # The traceback only where its text cannot carry a webhook's address.
+    logger.log(
+        logging.ERROR if gave_up else logging.WARNING,
+        "delivery %s failed (attempt %s%s): %s",
         delivery.pk,
         attempts,
+        ", giving up" if gave_up else "",
         describe_failure(error),
+        exc_info=not isinstance(error, httpx.HTTPError),
     )
     return "failed" if gave_up else "retry"
 

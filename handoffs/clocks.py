@@ -134,15 +134,22 @@ def meet_milestone(handoff: Handoff, key: str, now) -> bool:
         changed.append("breached_at")
     # A save, not an update, so the audit history records the stop.
     milestone.save(update_fields=changed)
-    close_waiting_steps(milestone, now, "Not needed: the clock stopped in time.")
+    close_waiting_steps(
+        milestone,
+        now,
+        "Not needed any more: the work was done, late."
+        if milestone.breached_at
+        else "Not needed: the clock stopped in time.",
+    )
     return True
 
 
-def due_milestone_ids(now, limit: int) -> list[int]:
+def due_milestone_ids(now, limit: int, skipping=()) -> list[int]:
     return list(
         Milestone.objects.filter(
             met_at__isnull=True, breached_at__isnull=True, due_at__lte=now
         )
+        .exclude(pk__in=skipping)
         .order_by("due_at")
         .values_list("pk", flat=True)[:limit]
     )

@@ -21,9 +21,10 @@ logger = logging.getLogger(__name__)
 Action = EscalationRule.Action
 
 
-def due_step_ids(now, limit: int) -> list[int]:
+def due_step_ids(now, limit: int, skipping=()) -> list[int]:
     return list(
         LadderStep.objects.filter(taken_at__isnull=True, due_at__lte=now)
+        .exclude(pk__in=skipping)
         .order_by("due_at")
         .values_list("pk", flat=True)[:limit]
     )
@@ -142,6 +143,11 @@ def reassign(step: LadderStep, now) -> str:
     if handoff.lead is None:
         return f"Not reassigned: {handoff.get_kind_display()} is reassigned by hand."
 
+    first_decision = handoff.lead.decisions.order_by("decided_at", "pk").first()
+    if first_decision and first_decision.step == first_decision.Step.ACCOUNT_OWNER:
+        # DESIGN: a known account's lead never goes into rotation.
+        return "Not reassigned: a known account's lead stays with its owner."
+
     why = f"{milestone.label} breached ({step.rule_text})."
     result = reassign_lead(handoff.lead, now, why)
     if result.successor is not None:
@@ -193,12 +199,12 @@ def sweep(now, batch_size: int = 500, time_budget_seconds: float = 30.0) -> dict
     done = {"breaches": 0, "steps": 0}
     # One broken row must not stop the rest: it is logged, left unclaimed for
     # the next run, and skipped for the rest of this one.
-    failed: set[tuple[str, int]] = set()
+    failed = {"breach": set(), "step": set()}
     while time.monotonic() - started < time_budget_seconds:
-        work = [("breach", pk) for pk in clocks.due_milestone_ids(now, batch_size)] + [
-            ("step", pk) for pk in due_step_ids(now, batch_size)
-        ]
-        work = [item for item in work if item not in failed]
+        work = [
+            ("breach", pk)
+            for pk in clocks.due_milestone_ids(now, batch_size, failed["breach"])
+        ] + [("step", pk) for pk in due_step_ids(now, batch_size, failed["step"])]
         if not work:
             break
         # Breaches first: a breach notice reads before the manager's.
@@ -210,5 +216,5 @@ def sweep(now, batch_size: int = 500, time_budget_seconds: float = 30.0) -> dict
                     done["steps"] += take_step(pk, now)
             except Exception:
                 logger.exception("sweep could not act on %s %s", kind, pk)
-                failed.add((kind, pk))
+                failed[kind].add(pk)
     return done

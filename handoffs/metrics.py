@@ -3,12 +3,13 @@
 - Period: leads received from `since` (inclusive) to `until` (exclusive).
 - Response time: first response (the first call, e-mail or meeting, or a
   disposition) minus receipt, in elapsed seconds. Median, and p90 by nearest
-  rank. Imported history has no receipt time and is left out of response
-  times and the unworked rate.
+  rank.
 - Unworked rate: live leads with no response whose first-response deadline has
   passed, over live leads received.
-- MQL → SQL conversion: leads qualified (SQL), over leads whose cycle closed
-  (qualified, disqualified or back to nurture), history included.
+- MQL → SQL conversion: live leads qualified (SQL), over live leads whose
+  cycle closed (qualified, disqualified or back to nurture).
+- Imported history is left out of every figure: its receipt time is the
+  import's, not the submission's, and its outcome was the source system's.
 
 Each figure is given for all leads of the period, per lead type and per team.
 """
@@ -130,7 +131,7 @@ def lead_rows(leads, now) -> list[LeadRow]:
 def group_stats(label: str, rows: list[LeadRow]) -> GroupStats:
     live = [row for row in rows if not row.is_historical]
     seconds = [row.response_seconds for row in live if row.response_seconds is not None]
-    closed = [row for row in rows if row.status in CLOSED_STATUSES]
+    closed = [row for row in live if row.status in CLOSED_STATUSES]
     return GroupStats(
         label=label,
         lead_count=len(live),

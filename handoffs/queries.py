@@ -65,8 +65,9 @@ def visible_leads(person: Person):
         managed = Lead.objects.filter(managed_leads_filter(person))
         return managed | Lead.objects.filter(owner=person)
     own = Lead.objects.filter(owner=person)
-    if person.team_id is None:
-        # Not `team=None`: that would open every lead no rule routed.
+    if person.team_id is None or person.role not in Person.LEAD_TAKING_ROLES:
+        # Not `team=None`: that would open every lead no rule routed. And only
+        # those who take leads work the team's queue.
         return own
     return own | Lead.objects.filter(owner__isnull=True, team=person.team_id)
 

@@ -88,7 +88,23 @@ def route_lead(fields: dict, account, now) -> RoutingOutcome:
     if account is not None and account.owner_id:
         return route_to_account_owner(account, now)
 
-    # A default rule catches what no other rule took, whatever its priority.
+    rule = matching_rule(fields)
+    if rule is not None:
+        return distribute_in_team(rule.team, fields, now, rule=rule)
+
+    return RoutingOutcome(
+        step=RoutingDecision.Step.FALLBACK_QUEUE,
+        team=None,
+        person=None,
+        reason=NO_RULE_REASON,
+    )
+
+
+NO_RULE_REASON = "No routing rule matched and no default rule is set."
+
+
+def matching_rule(fields: dict) -> RoutingRule | None:
+    """The first active rule the lead's fields meet; a default rule last."""
     rules = list(
         RoutingRule.objects.filter(is_active=True)
         .select_related("team")
@@ -99,13 +115,40 @@ def route_lead(fields: dict, account, now) -> RoutingOutcome:
         fields = {**fields, "territory": territory_of(fields.get("country", ""))}
     for rule in rules:
         if rule.is_default or conditions_match(rule.conditions, fields):
-            return distribute_in_team(rule.team, fields, now, rule=rule)
+            return rule
+    return None
 
+
+def route_history(fields: dict, account) -> RoutingOutcome:
+    """Where imported history belongs: a team, and a person only by account.
+
+    No rotation turn and no eligibility: the lead is closed, and its owner in
+    the source system is not known here.
+    """
+    if account is not None and account.owner_id:
+        owner = account.owner
+        return RoutingOutcome(
+            step=RoutingDecision.Step.HISTORY,
+            team=owner.team,
+            person=owner,
+            reason=f"Imported history of known account {account.name}: recorded "
+            f"with its owner {owner}.",
+        )
+    rule = matching_rule(fields)
+    if rule is None:
+        return RoutingOutcome(
+            step=RoutingDecision.Step.HISTORY,
+            team=None,
+            person=None,
+            reason=f"Imported history. {NO_RULE_REASON}",
+        )
     return RoutingOutcome(
-        step=RoutingDecision.Step.FALLBACK_QUEUE,
-        team=None,
+        step=RoutingDecision.Step.HISTORY,
+        team=rule.team,
         person=None,
-        reason="No routing rule matched and no default rule is set.",
+        rule=rule,
+        reason=f"Imported history: recorded for {rule.team} by rule “{rule.name}”, "
+        "without a rotation turn.",
     )
 
 

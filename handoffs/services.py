@@ -32,7 +32,12 @@ from handoffs.models import (
 )
 from handoffs.normalisation import normalise_submission
 from handoffs.queries import MANAGING_ROLES, managed_leads_filter
-from handoffs.routing import distribute_under_lock, finish_routing, route_lead
+from handoffs.routing import (
+    distribute_under_lock,
+    finish_routing,
+    route_history,
+    route_lead,
+)
 from handoffs.scoring import score_lead
 
 logger = logging.getLogger(__name__)
@@ -99,21 +104,20 @@ def find_latest_cycle(values: dict):
 
 @contextmanager
 def intakes_of_one_person(values: dict):
-    """Let intakes of one person take turns; intakes of others pass freely.
+    """Let live intakes of one person take turns; intakes of others pass freely.
 
     A repeat that raced the submission opening a cycle then finds that cycle
     committed and becomes a touch without claiming a rotation turn. The partial
     unique index still guarantees one open cycle, whatever the door.
 
-    On PostgreSQL this is an advisory lock on a hash of the person's key. It
-    must outlast the intake's commit, so it is taken for the session and given
-    back here. Inside a caller's transaction (an import) it is given back
-    before that commits: a live intake of the same person then waits on the
-    partial unique index instead, and becomes a touch once the import commits.
-    A transaction-scoped lock would be held per row until the import ends and
-    exhaust PostgreSQL's lock table on a large file.
+    On PostgreSQL this is an advisory lock on a hash of the person's key, taken
+    for the session because it must outlast the intake's commit. Inside a
+    caller's transaction (an import) no lock is taken: a session lock there
+    could not be given back once the transaction failed, and the import holds
+    team rows that a live intake under this lock waits for, which would
+    deadlock. The unique indexes settle an import's races instead.
     """
-    if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
         # SQLite lets one writer in at a time: intakes already take turns.
         yield
         return
@@ -131,8 +135,25 @@ def intakes_of_one_person(values: dict):
     try:
         yield
     finally:
+        give_back_advisory_lock(key)
+
+
+def give_back_advisory_lock(key: int) -> None:
+    # Outside a transaction the body's own atomic blocks have ended, so this
+    # runs whatever they did. Should it still fail, closing the connection is
+    # the only other way to free the lock, rather than leave the person's
+    # intakes waiting on a pooled connection.
+    try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            (released,) = cursor.fetchone()
+    except Exception:
+        logger.exception("advisory lock %s not given back: closing", key)
+        connection.close()
+        return
+    if not released:
+        logger.error("advisory lock %s was not held: closing the connection", key)
+        connection.close()
 
 
 def intake_lead(
@@ -169,15 +190,20 @@ def intake_lead(
                 values, clean.engagement, channel, now, historical, status, latest
             )
         except IntegrityError:
-            # Another request opened this person's cycle a moment ago: this one
-            # is a repeat of it. The partial unique index settled the race.
+            # Another intake (an import's, say) wrote this person's next cycle
+            # a moment ago. If it is open, this submission is a repeat of it;
+            # if closed, this one follows it.
             open_lead = record_repeat_if_open(values, clean.engagement, channel, now)
-            if open_lead is None:
-                raise
-            return IntakeResult(open_lead, created=False)
+            if open_lead is not None:
+                return IntakeResult(open_lead, created=False)
+            latest = find_latest_cycle(values)
+            return create_lead(
+                values, clean.engagement, channel, now, historical, status, latest
+            )
 
 
 def record_repeat_if_open(values, engagement, channel, now) -> Lead | None:
+    """Record a repeat on the person's open cycle; None when none is open."""
     with transaction.atomic():
         open_lead = find_open_cycle(values)
         if open_lead is None:
@@ -239,7 +265,13 @@ def create_lead(
     # A round-robin turn is claimed before the transaction opens; a team that
     # routes by open-lead counts is settled as the transaction's first step.
     fields = values | {"lead_type": lead_type, "score": lead.score}
-    outcome = route_lead(fields, account, now)
+    # History takes no rotation turn: it would shift the live order, and make
+    # today's reps the owners of leads they never had.
+    outcome = (
+        route_history(fields, account)
+        if historical
+        else route_lead(fields, account, now)
+    )
     with transaction.atomic():
         outcome = finish_routing(outcome, fields, now)
         lead.team = outcome.team
@@ -260,6 +292,7 @@ def create_lead(
             lead=lead, kind=Touch.Kind.SUBMISSION, channel=channel, occurred_at=now
         )
 
+        # A lead that arrives closed (history) hands nothing over any more.
         handoff = Handoff.objects.create(
             kind=Handoff.Kind.LEAD_TO_SALES,
             lead=lead,
@@ -267,6 +300,8 @@ def create_lead(
             receiver=outcome.person,
             opened_at=now,
             packet=packet,
+            state=Handoff.State.OPEN if lead.is_open else Handoff.State.COMPLETED,
+            closed_at=None if lead.is_open else now,
         )
         if not starts_clocks:
             return IntakeResult(lead, created=True, decision=decision)
@@ -391,7 +426,12 @@ def check_can_work(lead: Lead, actor: Person) -> None:
         and Lead.objects.filter(managed_leads_filter(actor), pk=lead.pk).exists()
     ):
         return
-    if lead.owner_id is None and lead.team_id and lead.team_id == actor.team_id:
+    if (
+        lead.owner_id is None
+        and lead.team_id
+        and lead.team_id == actor.team_id
+        and actor.role in Person.LEAD_TAKING_ROLES
+    ):
         return
     raise ActionRefused("Only the owner, their manager or RevOps can work this lead.")
 

@@ -125,11 +125,12 @@ def test_speed_to_lead_figures_exact_for_known_leads(period_leads):
         median_seconds=210.0,
         p90_seconds=600.0,
         unworked_count=1,
-        qualified_count=2,
-        closed_count=4,
+        qualified_count=1,
+        closed_count=3,
     )
+    # The imported qualified lead counts nowhere: its outcome was not ours.
     assert stats.overall.unworked_rate == pytest.approx(1 / 6)
-    assert stats.overall.conversion_rate == 0.5
+    assert stats.overall.conversion_rate == pytest.approx(1 / 3)
     assert stats.by_lead_type == [
         GroupStats(
             label="Hand-raiser",
@@ -138,8 +139,8 @@ def test_speed_to_lead_figures_exact_for_known_leads(period_leads):
             median_seconds=120.0,
             p90_seconds=300.0,
             unworked_count=0,
-            qualified_count=2,
-            closed_count=3,
+            qualified_count=1,
+            closed_count=2,
         ),
         GroupStats(
             label="Organic",
@@ -170,8 +171,8 @@ def test_speed_to_lead_figures_exact_for_known_leads(period_leads):
             median_seconds=360.0,
             p90_seconds=600.0,
             unworked_count=1,
-            qualified_count=2,
-            closed_count=3,
+            qualified_count=1,
+            closed_count=2,
         ),
     ]
 
@@ -206,11 +207,11 @@ def test_speed_to_lead_csv_exact(manager_client):
     assert response.content.decode() == (
         "group,name,leads,responded,median_seconds,p90_seconds,unworked,"
         "unworked_rate,qualified,closed,conversion_rate\r\n"
-        "all,All leads,6,4,210,600,1,0.1667,2,4,0.5\r\n"
-        "lead type,Hand-raiser,4,3,120,300,0,0,2,3,0.6667\r\n"
+        "all,All leads,6,4,210,600,1,0.1667,1,3,0.3333\r\n"
+        "lead type,Hand-raiser,4,3,120,300,0,0,1,2,0.5\r\n"
         "lead type,Organic,2,1,600,600,1,0.5,0,1,0\r\n"
         "team,Inbound DACH,2,2,180,300,0,0,0,1,0\r\n"
-        "team,Inbound EMEA,4,2,360,600,1,0.25,2,3,0.6667\r\n"
+        "team,Inbound EMEA,4,2,360,600,1,0.25,1,2,0.5\r\n"
     )
 
 
@@ -240,7 +241,7 @@ def test_speed_to_lead_page_shows_figures_in_words(manager_client):
     assert '<strong id="median-response">3 min 30 s</strong>' in page
     assert '<strong id="p90-response">10 min</strong>' in page
     assert '<strong id="unworked-rate">16.7 %</strong>' in page
-    assert '<strong id="conversion-rate">50 %</strong>' in page
+    assert '<strong id="conversion-rate">33.3 %</strong>' in page
     assert "4 of 6 leads responded" in page
     assert "<script" not in page.split("</head>", 1)[1]
     assert 'href="?days=30&amp;format=csv"' in page

@@ -12,7 +12,13 @@ from handoffs import escalation
 from handoffs.escalation import sweep
 from handoffs.models import EscalationRule, LadderStep, Lead, SlaPolicy
 from handoffs.services import intake_lead, log_touch
-from tests.factories import OutOfOfficeFactory, PersonFactory, TeamFactory
+from tests.factories import (
+    AccountDomainFactory,
+    AccountFactory,
+    OutOfOfficeFactory,
+    PersonFactory,
+    TeamFactory,
+)
 
 NOW = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
 DUE = NOW + timedelta(minutes=5)
@@ -329,3 +335,29 @@ def test_lead_page_timeline_shows_each_rung_taken_with_its_rule(sales_team, clie
         (entry.what, entry.state) for entry in timeline
     ]
     assert "Reassigned from Rep A to Rep B." in page.content.decode()
+
+
+def test_a_known_accounts_lead_is_never_reassigned_into_rotation(sales_team):
+    olga = PersonFactory(full_name="Olga Owner", role="ae", team=sales_team["team"])
+    account = AccountFactory(name="Acme", owner=olga)
+    AccountDomainFactory(account=account, domain="acme.com")
+    lead = take_in({**HAND_RAISER, "email": "zoe@acme.com"})
+
+    sweep(DUE + timedelta(hours=24))
+
+    lead.refresh_from_db()
+    assert lead.owner == olga
+    assert steps_of(lead)["reassign"].outcome == (
+        "Not reassigned: a known account's lead stays with its owner."
+    )
+
+
+def test_work_done_after_a_breach_closes_the_rest_of_the_ladder_as_late(sales_team):
+    lead = take_in()
+    sweep(DUE)
+
+    log_touch(lead, lead.owner, "call", now=DUE + timedelta(hours=1))
+
+    assert steps_of(lead)["reassign"].outcome == (
+        "Not needed any more: the work was done, late."
+    )

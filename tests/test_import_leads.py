@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import transaction
 
+from bowtie.models import Team
 from handoffs import clocks
 from handoffs.importing import ImportRefused, import_leads
 from handoffs.models import Handoff, ImportMapping, Lead, Milestone, Touch
@@ -386,3 +387,26 @@ def test_x_education_import_cleans_the_quirks(x_education_import, db):
     assert converted.third_party_intent == 60
     assert Lead.objects.filter(do_not_email=True).count() == 734
     assert Lead.objects.filter(do_not_call=True).count() == 2
+
+
+def test_imported_history_takes_no_rotation_turn_and_hands_nothing_over(
+    sales_team, tmp_path
+):
+    path = write_file(
+        tmp_path, "old.csv", "email\nold1@firm.example\nold2@firm.example\n"
+    )
+
+    run_import(path, "--source", "crm-x", "--historical")
+
+    team = Team.objects.get(pk=sales_team["team"].pk)
+    lead = Lead.objects.get(email="old1@firm.example")
+    decision = lead.decisions.get()
+    handoff = lead.handoffs.get()
+    assert team.rotation_position == 0
+    assert (lead.team, lead.owner) == (team, None)
+    assert decision.step == "history"
+    assert decision.reason == (
+        "Imported history: recorded for Inbound EMEA by rule “Everything else”, "
+        "without a rotation turn."
+    )
+    assert (handoff.state, handoff.closed_at) == ("completed", lead.closed_at)

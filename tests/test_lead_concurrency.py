@@ -170,3 +170,71 @@ def test_two_sweepers_at_once_take_every_ladder_step_exactly_once(team_of_five):
     assert response_steps.filter(taken_at=swept_at).count() == 80
     # A step taken twice would have moved a lead twice.
     assert RoutingDecision.objects.filter(step="sla_reassignment").count() == 20
+
+
+def advisory_locks_held() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+        return cursor.fetchone()[0]
+
+
+def test_a_failed_intake_gives_back_its_person_lock(team_of_five):
+    from unittest import mock
+
+    from django.db import transaction
+
+    with mock.patch("handoffs.services.classify_lead", side_effect=ZeroDivisionError):
+        with pytest.raises(ZeroDivisionError):
+            intake_lead({"email": "zoe@globex.com"}, channel="api")
+        with pytest.raises(ZeroDivisionError), transaction.atomic():
+            intake_lead({"email": "zoe@globex.com"}, channel="import")
+
+    assert advisory_locks_held() == 0
+
+
+def test_a_live_submission_during_an_import_of_the_same_person_succeeds(
+    team_of_five,
+):
+    from django.db import transaction
+
+    imported = threading.Event()
+    live_done = threading.Event()
+    outcome = {}
+
+    def importer():
+        try:
+            with transaction.atomic():
+                intake_lead(
+                    {"email": "zoe@globex.com"},
+                    channel="import",
+                    historical=True,
+                    status=Lead.Status.NURTURE,
+                )
+                imported.set()
+                # Hold the import open while the live submission arrives.
+                live_done.wait(timeout=2)
+        finally:
+            connection.close()
+
+    def live():
+        try:
+            imported.wait(timeout=5)
+            outcome["result"] = intake_lead({"email": "zoe@globex.com"}, channel="api")
+        except Exception as error:  # reported below, not swallowed
+            outcome["error"] = error
+        finally:
+            live_done.set()
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for future in [pool.submit(importer), pool.submit(live)]:
+            future.result()
+
+    assert "error" not in outcome
+    cycles = list(
+        Lead.objects.filter(email="zoe@globex.com")
+        .order_by("cycle")
+        .values_list("cycle", "is_historical", "status")
+    )
+    assert cycles == [(1, True, "nurture"), (2, False, "new")]
+    assert outcome["result"].created is True

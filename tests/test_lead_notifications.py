@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import httpx
+import kombu.pools
 import pytest
 import time_machine
 from django.conf import settings
@@ -385,7 +386,11 @@ def test_api_accepts_leads_while_the_real_broker_is_unreachable(
             )
     finally:
         celery_app.conf.update(saved)
-        celery_app.pool.force_close_all()
+        # Close every pool and forget them: kombu keeps pools in a registry
+        # of its own, and a closed one refuses every later publish.
+        kombu.pools.reset()
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
 
     assert response.status_code == 201
     assert Lead.objects.count() == 1

@@ -10,7 +10,13 @@ from pytest_django.asserts import assertContains, assertNotContains
 
 from bowtie.models import Person
 from handoffs.models import Handoff, Lead, Milestone, RoutingDecision, Touch
-from handoffs.services import disposition_lead, intake_lead
+from handoffs.services import (
+    ActionRefused,
+    accept_lead,
+    disposition_lead,
+    intake_lead,
+    log_touch,
+)
 from tests.factories import (
     AccountDomainFactory,
     AccountFactory,
@@ -481,3 +487,41 @@ def test_closed_lead_refuses_further_actions(client, sales_team, rep_lead, route
     assert response["Location"] == lead_url(rep_lead)
     assert messages_of(response) == ["This lead's cycle is closed."]
     assert state_of(rep_lead) == before
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        lambda lead, actor: accept_lead(lead, actor, now=LATER),
+        lambda lead, actor: log_touch(lead, actor, "call", now=LATER),
+        lambda lead, actor: disposition_lead(lead, actor, "nurture", now=LATER),
+    ],
+    ids=["accept", "touch", "disposition"],
+)
+def test_services_refuse_a_manager_of_another_team(rep_lead, other_team, action):
+    # The pages stop them first (404); the services must hold on their own,
+    # for the API and every other door.
+    before = state_of(rep_lead)
+
+    with pytest.raises(ActionRefused) as refused:
+        action(rep_lead, other_team["manager"])
+
+    assert str(refused.value) == (
+        "Only the owner, their manager or RevOps can work this lead."
+    )
+    assert state_of(rep_lead) == before
+
+
+def test_a_team_member_who_takes_no_leads_cannot_open_or_claim_the_queue(
+    client, sales_team, queued_lead
+):
+    csm = PersonFactory(role="csm", team=sales_team["team"])
+    client.force_login(csm.user)
+    before = state_of(queued_lead)
+
+    page = client.get(lead_url(queued_lead))
+    with pytest.raises(ActionRefused):
+        accept_lead(queued_lead, csm, now=LATER)
+
+    assert page.status_code == 404
+    assert state_of(queued_lead) == before

@@ -135,16 +135,23 @@ class Lead(models.Model):
                 condition=~Q(email="") | ~Q(external_id=""),
                 name="lead_has_email_or_external_id",
             ),
+            # Cycle numbers never repeat for a person, whichever door (or an
+            # import not yet committed) wrote the previous one. They also index
+            # every intake's look-up of the person's latest cycle.
+            models.UniqueConstraint(
+                fields=["email", "cycle"],
+                condition=~Q(email=""),
+                name="lead_cycle_number_once_per_email",
+            ),
+            models.UniqueConstraint(
+                fields=["external_source", "external_id", "cycle"],
+                condition=Q(email="") & ~Q(external_id=""),
+                name="lead_cycle_number_once_per_external_id",
+            ),
         ]
         indexes = [
             models.Index(fields=["owner", "status"], name="lead_owner_status"),
             models.Index(fields=["team", "status"], name="lead_team_status"),
-            # A person's latest cycle, open or closed, at every intake: the
-            # partial unique indexes above hold open cycles only.
-            models.Index(fields=["email"], name="lead_email"),
-            models.Index(
-                fields=["external_source", "external_id"], name="lead_external_id"
-            ),
         ]
 
     def __str__(self):
@@ -201,6 +208,7 @@ class RoutingDecision(models.Model):
         FALLBACK_QUEUE = "fallback_queue", "Fallback queue"
         MANUAL = "manual", "Manual reassignment"
         SLA_REASSIGNMENT = "sla_reassignment", "Reassigned by the SLA ladder"
+        HISTORY = "history", "Imported history"
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="decisions")
     step = models.CharField(max_length=20, choices=Step.choices)
