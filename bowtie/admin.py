@@ -1,12 +1,22 @@
 """Admin pages for the core domain, laid out for a RevOps admin."""
 
 from django.contrib import admin, messages
+from django.db import transaction
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from bowtie.calendars import (
+    announce_calendar_change,
+    calendar_for,
+    closed_days_ahead,
+    next_working_periods,
+)
 from bowtie.models import (
     Account,
     AccountDomain,
     ApiToken,
+    CompanyDayOff,
     Contact,
     Deal,
     Delivery,
@@ -38,13 +48,100 @@ class OutOfOfficeInline(admin.TabularInline):
     extra = 0
 
 
+class CalendarAdminMixin:
+    """A preview of the next working periods, and clocks moved on save."""
+
+    @admin.display(description="Next working periods")
+    def calendar_preview(self, obj):
+        if obj is None or obj.pk is None:
+            return "Save first: the preview reads the stored calendar."
+        calendar = self.calendar_of(obj)
+        now = timezone.now()
+        if calendar.is_around_the_clock:
+            return "No working hours: clocks count every hour of every day."
+        periods = next_working_periods(calendar, now, count=10)
+        closed = closed_days_ahead(calendar, now.astimezone(calendar.zone).date())
+        return format_html(
+            "<p>From {} ({}).</p><ul>{}</ul>{}",
+            calendar.source,
+            calendar.zone.key,
+            format_html_join(
+                "",
+                "<li>{} {}–{}</li>",
+                (
+                    (
+                        f"{period.starts_at:%a %d %b}",
+                        f"{period.starts_at:%H:%M}",
+                        f"{period.ends_at:%H:%M}",
+                    )
+                    for period in periods
+                ),
+            ),
+            format_html(
+                "<p>Closed in the next 60 days:</p><ul>{}</ul>",
+                format_html_join(
+                    "", "<li>{} {}</li>", ((f"{d:%a %d %b %Y}", n) for d, n in closed)
+                ),
+            )
+            if closed
+            else "",
+        )
+
+    def save_related(self, request, form, formsets, change):
+        # Hours, holidays and zone are all saved by now, inside the admin's
+        # transaction: the open clocks move with them, or not at all.
+        super().save_related(request, form, formsets, change)
+        announce_calendar_change(timezone.now(), **self.changed(form.instance))
+
+
 @admin.register(Team)
-class TeamAdmin(SimpleHistoryAdmin):
+class TeamAdmin(CalendarAdminMixin, SimpleHistoryAdmin):
     list_display = ["name", "parent", "head", "distribution", "time_zone"]
     list_filter = ["distribution"]
     search_fields = ["name"]
     autocomplete_fields = ["parent", "head"]
     inlines = [WorkingPeriodInline]
+    readonly_fields = ["calendar_preview"]
+
+    def calendar_of(self, team):
+        return calendar_for(team=team)
+
+    def changed(self, team):
+        return {"teams": [team]}
+
+
+@admin.register(CompanyDayOff)
+class CompanyDayOffAdmin(SimpleHistoryAdmin):
+    list_display = ["on", "name", "team"]
+    list_filter = ["team"]
+    date_hierarchy = "on"
+
+    # The admin's add, change and delete views run in one transaction each.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self.announce(obj, form.initial.get("team"))
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        self.announce(obj, None)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            team_ids = set(queryset.values_list("team", flat=True))
+            super().delete_queryset(request, queryset)
+            if None in team_ids:
+                announce_calendar_change(timezone.now(), everyone=True)
+            else:
+                teams = list(Team.objects.filter(pk__in=team_ids))
+                announce_calendar_change(timezone.now(), teams=teams)
+
+    def announce(self, day: CompanyDayOff, former_team_id) -> None:
+        # A day moved from one team to another changes both calendars.
+        if day.team_id is None or former_team_id is None:
+            announce_calendar_change(timezone.now(), everyone=True)
+            return
+        teams = Team.objects.filter(pk__in={day.team_id, former_team_id})
+        announce_calendar_change(timezone.now(), teams=list(teams))
 
 
 class NotificationPreferenceInline(admin.TabularInline):
@@ -66,7 +163,7 @@ class JobHeartbeatAdmin(admin.ModelAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(SimpleHistoryAdmin):
+class PersonAdmin(CalendarAdminMixin, SimpleHistoryAdmin):
     list_display = [
         "full_name",
         "email",
@@ -81,6 +178,13 @@ class PersonAdmin(SimpleHistoryAdmin):
     search_fields = ["full_name", "email"]
     autocomplete_fields = ["user", "team", "manager"]
     inlines = [WorkingPeriodInline, OutOfOfficeInline, NotificationPreferenceInline]
+    readonly_fields = ["calendar_preview"]
+
+    def calendar_of(self, person):
+        return calendar_for(person=person, with_away=True)
+
+    def changed(self, person):
+        return {"people": [person]}
 
 
 @admin.register(Territory)

@@ -5,8 +5,10 @@ so the admin shows them with their history but does not edit them.
 """
 
 from django.contrib import admin
+from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
+from handoffs.clocks import apply_policy_change
 from handoffs.models import (
     EscalationRule,
     Handoff,
@@ -143,6 +145,13 @@ class SlaPolicyAdmin(SimpleHistoryAdmin):
         "is_active",
     ]
     list_filter = ["handoff_kind", "clock_type", "is_active"]
+
+    def save_related(self, request, form, formsets, change):
+        # Target, clock type and ladder are saved by now, inside the admin's
+        # transaction: the running clocks follow them in it.
+        super().save_related(request, form, formsets, change)
+        if change:
+            apply_policy_change(form.instance, timezone.now())
 
 
 @admin.register(ScoringModel)

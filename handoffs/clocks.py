@@ -1,28 +1,57 @@
 """Start, stop and enforce the clocks on handoffs.
 
-Due times are stored in UTC. This issue's clocks run on elapsed time; the
-business-time arithmetic of team calendars plugs in at `due_time`.
+Due times are stored in UTC. A business-time target counts the working hours
+of the receiver's calendar (the receiving team's while nobody owns the
+handoff), an elapsed one counts every second. Whenever a calendar or a policy
+changes, or the receiver does, the open milestones are recomputed.
 """
 
 import logging
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
+from django.dispatch import receiver
 from django.urls import reverse
-from simple_history.utils import bulk_create_with_history
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
+from bowtie.calendars import (
+    BusinessCalendar,
+    NoWorkingTime,
+    add_business_seconds,
+    calendar_changed,
+    calendar_for,
+)
 from bowtie.models import Topic
 from bowtie.notifications import in_zone_of, notify
-from handoffs.models import EscalationRule, Handoff, LadderStep, Milestone, SlaPolicy
+from handoffs.models import (
+    ClockType,
+    EscalationRule,
+    Handoff,
+    LadderStep,
+    Milestone,
+    SlaPolicy,
+)
 
 logger = logging.getLogger(__name__)
 
 
-def due_time(started_at, target_seconds: int, clock_type: str):
-    # TODO(clocks): business-time policies fall back to elapsed time until team
-    # calendars land; replace this when working hours drive due times.
+def due_time(
+    started_at, target_seconds: int, clock_type: str, calendar: BusinessCalendar
+):
+    if clock_type == ClockType.BUSINESS:
+        try:
+            return add_business_seconds(calendar, started_at, target_seconds)
+        except NoWorkingTime:
+            # A calendar closed for more than a year is a data error, not a
+            # reason to keep a lead from its owner: count elapsed time.
+            logger.warning("calendar without working time: counting elapsed time")
     return started_at + timedelta(seconds=target_seconds)
+
+
+def calendar_of(handoff: Handoff) -> BusinessCalendar:
+    """The calendar a handoff's clocks count: its receiver's, or the team's."""
+    return calendar_for(person=handoff.receiver, team=handoff.receiving_team)
 
 
 def policies_for(kind: str, lead_type: str = "") -> list[SlaPolicy]:
@@ -54,6 +83,9 @@ def start_clocks(
     """
     if policies is None:
         policies = policies_for(handoff.kind, lead_type)
+    # Read only when a target counts business time: elapsed clocks need none.
+    needs_calendar = any(p.clock_type == ClockType.BUSINESS for p in policies)
+    calendar = calendar_of(handoff) if needs_calendar else None
     milestones = [
         Milestone(
             handoff=handoff,
@@ -63,27 +95,33 @@ def start_clocks(
             target_seconds=policy.target_seconds,
             policy=policy,
             started_at=now,
-            due_at=due_time(now, policy.target_seconds, policy.clock_type),
+            due_at=due_time(now, policy.target_seconds, policy.clock_type, calendar),
         )
         for policy in policies
     ]
     # With history rows too: a plain bulk_create would skip the audit trail.
     milestones = bulk_create_with_history(milestones, Milestone)
-    schedule_ladders(milestones, policies)
+    schedule_ladders(milestones, policies, calendar)
     return milestones
 
 
-def ladder_step_due_at(milestone: Milestone, rule: EscalationRule):
+def ladder_step_due_at(
+    milestone: Milestone, rule: EscalationRule, calendar: BusinessCalendar | None
+):
     """When a rung fires: on the milestone's own clock, or after its due time."""
     if rule.anchor == EscalationRule.Anchor.AFTER_DUE:
         return milestone.due_at + timedelta(seconds=rule.elapsed_seconds)
     share = milestone.target_seconds * rule.percent_of_target // 100
     if rule.percent_of_target == 100:
         return milestone.due_at
-    return due_time(milestone.started_at, share, milestone.clock_type)
+    return due_time(milestone.started_at, share, milestone.clock_type, calendar)
 
 
-def schedule_ladders(milestones: list[Milestone], policies: list[SlaPolicy]) -> None:
+def schedule_ladders(
+    milestones: list[Milestone],
+    policies: list[SlaPolicy],
+    calendar: BusinessCalendar | None,
+) -> None:
     """Schedule every active rung of each milestone's policy, in one insert."""
     rules_by_policy = {policy.pk: active_rules(policy) for policy in policies}
     steps = [
@@ -92,7 +130,7 @@ def schedule_ladders(milestones: list[Milestone], policies: list[SlaPolicy]) -> 
             rule=rule,
             action=rule.action,
             rule_text=str(rule),
-            due_at=ladder_step_due_at(milestone, rule),
+            due_at=ladder_step_due_at(milestone, rule, calendar),
         )
         for milestone in milestones
         for rule in rules_by_policy.get(milestone.policy_id, [])
@@ -203,3 +241,111 @@ def handoff_url(handoff: Handoff) -> str:
     if handoff.lead_id:
         return reverse("lead-detail", args=[handoff.lead_id])
     return ""
+
+
+def recompute_due_times(milestones, now) -> int:
+    """Recompute the due times of open milestones and their waiting rungs.
+
+    `milestones` is a queryset; breached and met ones are left alone, so a
+    breach already recorded stays a fact. Each milestone takes its policy's
+    current target and clock type, and its handoff's current calendar.
+    Returns how many due times moved.
+    """
+    open_milestones = list(
+        milestones.filter(met_at__isnull=True, breached_at__isnull=True)
+        .select_for_update(of=("self",))
+        .select_related("policy", "handoff__receiver__team", "handoff__receiving_team")
+        .order_by("pk")
+    )
+    calendars: dict[tuple, BusinessCalendar] = {}
+    moved = []
+    for milestone in open_milestones:
+        policy = milestone.policy
+        if policy is not None:
+            milestone.target_seconds = policy.target_seconds
+            milestone.clock_type = policy.clock_type
+            milestone.label = policy.label
+        handoff = milestone.handoff
+        key = (handoff.receiver_id, handoff.receiving_team_id)
+        if key not in calendars:
+            calendars[key] = calendar_of(handoff)
+        due_at = due_time(
+            milestone.started_at,
+            milestone.target_seconds,
+            milestone.clock_type,
+            calendars[key],
+        )
+        if due_at != milestone.due_at:
+            milestone.due_at = due_at
+            moved.append(milestone)
+    if not open_milestones:
+        return 0
+
+    bulk_update_with_history(
+        open_milestones,
+        Milestone,
+        ["due_at", "target_seconds", "clock_type", "label"],
+        batch_size=500,
+    )
+    reschedule_waiting_steps(open_milestones, calendars)
+    logger.info(
+        "due times recomputed: %s of %s moved", len(moved), len(open_milestones)
+    )
+    return len(moved)
+
+
+def reschedule_waiting_steps(milestones: list[Milestone], calendars: dict) -> None:
+    by_id = {milestone.pk: milestone for milestone in milestones}
+    # A rung whose rule was deleted keeps the time it had.
+    waiting = list(
+        LadderStep.objects.filter(
+            milestone__in=by_id, taken_at__isnull=True, rule__isnull=False
+        )
+        .select_related("rule")
+        .order_by("pk")
+    )
+    for step in waiting:
+        milestone = by_id[step.milestone_id]
+        handoff = milestone.handoff
+        calendar = calendars[(handoff.receiver_id, handoff.receiving_team_id)]
+        step.due_at = ladder_step_due_at(milestone, step.rule, calendar)
+        step.rule_text = str(step.rule)
+    LadderStep.objects.bulk_update(waiting, ["due_at", "rule_text"], batch_size=500)
+
+
+def open_business_milestones(*, teams=(), people=(), everyone=False):
+    """The running business-time milestones a calendar change can move."""
+    running = Milestone.objects.filter(
+        clock_type=ClockType.BUSINESS, met_at__isnull=True, breached_at__isnull=True
+    )
+    if everyone:
+        return running
+    team_ids = [team.pk for team in teams]
+    person_ids = [person.pk for person in people]
+    return running.filter(
+        Q(handoff__receiver__in=person_ids)
+        | Q(handoff__receiver__team__in=team_ids)
+        | Q(handoff__receiver=None, handoff__receiving_team__in=team_ids)
+    )
+
+
+@receiver(calendar_changed)
+def recompute_after_calendar_change(sender, teams, people, everyone, now, **kwargs):
+    recompute_due_times(
+        open_business_milestones(teams=teams, people=people, everyone=everyone), now
+    )
+
+
+def apply_policy_change(policy: SlaPolicy, now) -> int:
+    """Carry an edited target, clock type or ladder to its running clocks.
+
+    A rung switched off closes where it waits; rungs added later apply to
+    clocks started from then on.
+    """
+    LadderStep.objects.filter(
+        milestone__policy=policy,
+        milestone__met_at__isnull=True,
+        taken_at__isnull=True,
+        rule__is_active=False,
+    ).update(taken_at=now, outcome="Not taken: the rule was switched off.")
+    return recompute_due_times(Milestone.objects.filter(policy=policy), now)

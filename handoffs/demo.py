@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from bowtie.calendars import calendar_for, subtract_business_seconds
 from bowtie.models import (
     Account,
     AccountDomain,
@@ -24,7 +25,14 @@ from bowtie.models import (
 )
 from handoffs import escalation
 from handoffs.models import IntakeChannel, Lead, RoutingRule
-from handoffs.services import accept_lead, disposition_lead, intake_lead, log_touch
+from handoffs.routing import matching_rule
+from handoffs.services import (
+    accept_lead,
+    disposition_lead,
+    intake_lead,
+    log_touch,
+    match_account,
+)
 
 DEMO_PASSWORD = "bowtie-demo"
 
@@ -351,10 +359,11 @@ def create_people(teams: dict[str, Team], now) -> dict[str, Person]:
             person.manager = person.team.head
             person.save(update_fields=["manager"])
 
-    # Shows routing around people who cannot take leads right now.
+    # Shows routing around people who cannot take leads right now. Away for
+    # longer than the demo's Nordic leads go back in working time.
     OutOfOffice.objects.create(
         person=people["mikko"],
-        starts_at=now - timedelta(days=2),
+        starts_at=now - timedelta(days=7),
         ends_at=now + timedelta(days=5),
         note="Holiday",
     )
@@ -411,7 +420,6 @@ def create_leads(people: dict[str, Person], now) -> None:
         minutes_ago,
         outcome,
     ) in LEADS:
-        received_at = now - timedelta(minutes=minutes_ago)
         submission = {
             "email": email,
             "first_name": first,
@@ -425,12 +433,25 @@ def create_leads(people: dict[str, Person], now) -> None:
             "time_on_site_seconds": "420",
             "page_views_per_visit": "3",
         }
+        # "Minutes ago" in the receiving team's working time: whenever the
+        # demo is loaded, its clocks stand where a working day would put them.
+        calendar = calendar_for(team=receiving_team(submission))
+        received_at = subtract_business_seconds(calendar, now, minutes_ago * 60)
         lead = intake_lead(submission, channel=IntakeChannel.FORM, now=received_at).lead
         worker = lead.owner or (lead.team.head if lead.team else people["noah"])
         play_outcome(lead, worker, outcome, received_at)
 
     # Record the breaches of the leads nobody answered in time.
     escalation.sweep(now)
+
+
+def receiving_team(submission: dict) -> Team | None:
+    """The team a demo lead will reach: its account owner's, or its rule's."""
+    account = match_account(submission["email"].split("@")[1])
+    if account is not None and account.owner_id:
+        return account.owner.team
+    rule = matching_rule(submission)
+    return rule.team if rule is not None else None
 
 
 # How long each demo rep took to answer, so the dashboard has a spread.

@@ -35,7 +35,7 @@ def take_step(step_id: int, now) -> bool:
     with transaction.atomic():
         claimed = LadderStep.objects.filter(
             pk=step_id, taken_at__isnull=True, due_at__lte=now
-        ).update(taken_at=now)
+        ).update(taken_at=now, fired=True)
         if claimed != 1:
             return False
 

@@ -2,8 +2,9 @@
 
 - Period: leads received from `since` (inclusive) to `until` (exclusive).
 - Response time: first response (the first call, e-mail or meeting, or a
-  disposition) minus receipt, in elapsed seconds. Median, and p90 by nearest
-  rank.
+  disposition) minus receipt, in elapsed seconds, and in business seconds of
+  the owner's calendar (the team's for a lead nobody owns). Median, and p90
+  by nearest rank.
 - Unworked rate: live leads with no response whose first-response deadline has
   passed, over live leads received.
 - MQL → SQL conversion: live leads qualified (SQL), over live leads whose
@@ -17,6 +18,8 @@ Each figure is given for all leads of the period, per lead type and per team.
 from dataclasses import dataclass
 from statistics import median
 
+from bowtie.calendars import BusinessCalendar, business_seconds_between, calendar_for
+from bowtie.models import Person, Team
 from handoffs.models import Lead, LeadType, Milestone
 
 CLOSED_STATUSES = (Lead.Status.QUALIFIED, Lead.Status.DISQUALIFIED, Lead.Status.NURTURE)
@@ -35,6 +38,9 @@ class GroupStats:
     unworked_count: int
     qualified_count: int
     closed_count: int
+    # The same responses counted in the owner's working hours.
+    business_median_seconds: float | None
+    business_p90_seconds: float | None
 
     @property
     def unworked_rate(self) -> float | None:
@@ -59,6 +65,7 @@ class LeadRow:
     is_historical: bool
     status: str
     response_seconds: float | None
+    business_response_seconds: float | None
     is_unworked: bool
 
 
@@ -94,43 +101,76 @@ def unworked_lead_ids(leads, now) -> set[int]:
     )
 
 
+class CalendarCache:
+    """One calendar per owner and team, read once for a whole report."""
+
+    def __init__(self):
+        self.people = {person.pk: person for person in Person.objects.all()}
+        self.teams = {team.pk: team for team in Team.objects.all()}
+        self.calendars: dict[tuple, BusinessCalendar] = {}
+
+    def of(self, owner_id: int | None, team_id: int | None) -> BusinessCalendar:
+        key = (owner_id, team_id)
+        if key not in self.calendars:
+            self.calendars[key] = calendar_for(
+                person=self.people.get(owner_id), team=self.teams.get(team_id)
+            )
+        return self.calendars[key]
+
+
 def lead_rows(leads, now) -> list[LeadRow]:
     unworked = unworked_lead_ids(leads, now)
+    calendars = CalendarCache()
     fields = (
         "pk",
         "lead_type",
         "team",
+        "owner",
         "is_historical",
         "status",
         "received_at",
         "first_response_at",
     )
-    return [
-        LeadRow(
-            lead_type=lead_type,
-            team_id=team_id,
-            is_historical=is_historical,
-            status=status,
-            response_seconds=(responded - received).total_seconds()
-            if responded is not None and not is_historical
-            else None,
-            is_unworked=pk in unworked,
+    rows = []
+    for (
+        pk,
+        lead_type,
+        team_id,
+        owner_id,
+        is_historical,
+        status,
+        received,
+        responded,
+    ) in leads.values_list(*fields):
+        measured = responded is not None and not is_historical
+        rows.append(
+            LeadRow(
+                lead_type=lead_type,
+                team_id=team_id,
+                is_historical=is_historical,
+                status=status,
+                response_seconds=(responded - received).total_seconds()
+                if measured
+                else None,
+                business_response_seconds=business_seconds_between(
+                    calendars.of(owner_id, team_id), received, responded
+                )
+                if measured
+                else None,
+                is_unworked=pk in unworked,
+            )
         )
-        for (
-            pk,
-            lead_type,
-            team_id,
-            is_historical,
-            status,
-            received,
-            responded,
-        ) in leads.values_list(*fields)
-    ]
+    return rows
 
 
 def group_stats(label: str, rows: list[LeadRow]) -> GroupStats:
     live = [row for row in rows if not row.is_historical]
     seconds = [row.response_seconds for row in live if row.response_seconds is not None]
+    business = [
+        row.business_response_seconds
+        for row in live
+        if row.business_response_seconds is not None
+    ]
     closed = [row for row in live if row.status in CLOSED_STATUSES]
     return GroupStats(
         label=label,
@@ -141,6 +181,8 @@ def group_stats(label: str, rows: list[LeadRow]) -> GroupStats:
         unworked_count=sum(row.is_unworked for row in live),
         qualified_count=sum(row.status == Lead.Status.QUALIFIED for row in closed),
         closed_count=len(closed),
+        business_median_seconds=median(business) if business else None,
+        business_p90_seconds=percentile(business, 0.9),
     )
 
 

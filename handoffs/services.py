@@ -459,6 +459,8 @@ def claim_from_queue(lead: Lead, handoff: Handoff, actor: Person, now) -> None:
     )
     handoff.receiver = actor
     handoff.save(update_fields=["receiver", "updated_at"])
+    # The clocks now count the new owner's working hours.
+    clocks.recompute_due_times(Milestone.objects.filter(handoff=handoff), now)
 
 
 @transaction.atomic
@@ -593,6 +595,7 @@ def reassign_lead(lead: Lead, now, why: str) -> Reassignment:
     handoff = lead_handoff(lead)
     handoff.receiver = successor
     handoff.save(update_fields=["receiver", "updated_at"])
+    clocks.recompute_due_times(Milestone.objects.filter(handoff=handoff), now)
     decision = RoutingDecision.objects.create(
         lead=lead,
         step=RoutingDecision.Step.SLA_REASSIGNMENT,

@@ -127,6 +127,8 @@ def test_speed_to_lead_figures_exact_for_known_leads(period_leads):
         unworked_count=1,
         qualified_count=1,
         closed_count=3,
+        business_median_seconds=210.0,
+        business_p90_seconds=600.0,
     )
     # The imported qualified lead counts nowhere: its outcome was not ours.
     assert stats.overall.unworked_rate == pytest.approx(1 / 6)
@@ -141,6 +143,8 @@ def test_speed_to_lead_figures_exact_for_known_leads(period_leads):
             unworked_count=0,
             qualified_count=1,
             closed_count=2,
+            business_median_seconds=120.0,
+            business_p90_seconds=300.0,
         ),
         GroupStats(
             label="Organic",
@@ -151,6 +155,8 @@ def test_speed_to_lead_figures_exact_for_known_leads(period_leads):
             unworked_count=1,
             qualified_count=0,
             closed_count=1,
+            business_median_seconds=600.0,
+            business_p90_seconds=600.0,
         ),
     ]
     assert stats.by_team == [
@@ -163,6 +169,8 @@ def test_speed_to_lead_figures_exact_for_known_leads(period_leads):
             unworked_count=0,
             qualified_count=0,
             closed_count=1,
+            business_median_seconds=180.0,
+            business_p90_seconds=300.0,
         ),
         GroupStats(
             label="Inbound EMEA",
@@ -173,6 +181,8 @@ def test_speed_to_lead_figures_exact_for_known_leads(period_leads):
             unworked_count=1,
             qualified_count=1,
             closed_count=2,
+            business_median_seconds=360.0,
+            business_p90_seconds=600.0,
         ),
     ]
 
@@ -191,6 +201,8 @@ def test_speed_to_lead_figures_for_one_team_only(period_leads):
         unworked_count=0,
         qualified_count=0,
         closed_count=1,
+        business_median_seconds=180.0,
+        business_p90_seconds=300.0,
     )
     assert [row.label for row in stats.by_team] == ["Inbound DACH"]
 
@@ -205,13 +217,14 @@ def test_speed_to_lead_csv_exact(manager_client):
         'attachment; filename="speed-to-lead-2026-01-31-to-2026-03-02.csv"'
     )
     assert response.content.decode() == (
-        "group,name,leads,responded,median_seconds,p90_seconds,unworked,"
+        "group,name,leads,responded,median_seconds,p90_seconds,"
+        "business_median_seconds,business_p90_seconds,unworked,"
         "unworked_rate,qualified,closed,conversion_rate\r\n"
-        "all,All leads,6,4,210,600,1,0.1667,1,3,0.3333\r\n"
-        "lead type,Hand-raiser,4,3,120,300,0,0,1,2,0.5\r\n"
-        "lead type,Organic,2,1,600,600,1,0.5,0,1,0\r\n"
-        "team,Inbound DACH,2,2,180,300,0,0,0,1,0\r\n"
-        "team,Inbound EMEA,4,2,360,600,1,0.25,1,2,0.5\r\n"
+        "all,All leads,6,4,210,600,210,600,1,0.1667,1,3,0.3333\r\n"
+        "lead type,Hand-raiser,4,3,120,300,120,300,0,0,1,2,0.5\r\n"
+        "lead type,Organic,2,1,600,600,600,600,1,0.5,0,1,0\r\n"
+        "team,Inbound DACH,2,2,180,300,180,300,0,0,0,1,0\r\n"
+        "team,Inbound EMEA,4,2,360,600,360,600,1,0.25,1,2,0.5\r\n"
     )
 
 
@@ -224,11 +237,12 @@ def test_speed_to_lead_csv_keeps_team_filter(manager_client, period_leads):
         )
 
     assert response.content.decode().splitlines() == [
-        "group,name,leads,responded,median_seconds,p90_seconds,unworked,"
+        "group,name,leads,responded,median_seconds,p90_seconds,"
+        "business_median_seconds,business_p90_seconds,unworked,"
         "unworked_rate,qualified,closed,conversion_rate",
-        "all,All leads,2,2,180,300,0,0,0,1,0",
-        "lead type,Hand-raiser,2,2,180,300,0,0,0,1,0",
-        "team,Inbound DACH,2,2,180,300,0,0,0,1,0",
+        "all,All leads,2,2,180,300,180,300,0,0,0,1,0",
+        "lead type,Hand-raiser,2,2,180,300,180,300,0,0,0,1,0",
+        "team,Inbound DACH,2,2,180,300,180,300,0,0,0,1,0",
     ]
 
 

@@ -322,7 +322,7 @@ def test_lead_page_timeline_shows_each_rung_taken_with_its_rule(sales_team, clie
     assert [(entry.what, entry.state) for entry in timeline[:6]] == [
         ("Handoff opened", "done"),
         ("First response: warn the owner", "done"),
-        ("First response due (elapsed time)", "done"),
+        ("First response due (business time)", "done"),
         ("First response breached", "late"),
         ("First response: notify the owner's manager", "done"),
         ("First response: reassign to another eligible person", "done"),

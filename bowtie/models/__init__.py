@@ -8,6 +8,7 @@ from bowtie.models.notifications import (
 )
 from bowtie.models.operations import JobHeartbeat
 from bowtie.models.organisation import (
+    CompanyDayOff,
     OutOfOffice,
     Person,
     Team,
@@ -20,6 +21,7 @@ __all__ = [
     "Account",
     "AccountDomain",
     "ApiToken",
+    "CompanyDayOff",
     "Contact",
     "Deal",
     "Delivery",

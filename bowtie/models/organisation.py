@@ -45,6 +45,11 @@ class Team(models.Model):
     country = models.CharField(
         max_length=2, blank=True, help_text="ISO 3166 code, for public holidays."
     )
+    holiday_region = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text="Subdivision for regional holidays, for example BY for Bavaria.",
+    )
     distribution = models.CharField(
         max_length=20, choices=Distribution.choices, default=Distribution.ROUND_ROBIN
     )
@@ -60,6 +65,31 @@ class Team(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean(self):
+        check_holiday_place(self.country, self.holiday_region)
+
+
+def check_holiday_place(country: str, region: str) -> None:
+    """Refuse a country or region the holiday calendar does not know."""
+    from bowtie.calendars import supported_regions
+
+    if not country:
+        if region:
+            raise ValidationError({"holiday_region": "Give the country first."})
+        return
+    regions = supported_regions(country)
+    if regions is None:
+        raise ValidationError(
+            {"country": f"No public holidays are known for {country!r}."}
+        )
+    if region and region not in regions:
+        raise ValidationError(
+            {
+                "holiday_region": f"{region!r} is not a region of {country}: "
+                f"use one of {', '.join(regions) or 'none'}."
+            }
+        )
 
 
 class Person(models.Model):
@@ -95,6 +125,14 @@ class Person(models.Model):
     time_zone = models.CharField(
         max_length=64, default="UTC", validators=[validate_time_zone]
     )
+    country = models.CharField(
+        max_length=2,
+        blank=True,
+        help_text="ISO 3166 code for public holidays; empty: the team's.",
+    )
+    holiday_region = models.CharField(
+        max_length=10, blank=True, help_text="Subdivision for regional holidays."
+    )
     is_active = models.BooleanField(
         default=True, help_text="Inactive people receive no new work."
     )
@@ -128,6 +166,12 @@ class Person(models.Model):
 
     def __str__(self):
         return self.full_name
+
+    def clean(self):
+        if self.country:
+            check_holiday_place(self.country, self.holiday_region)
+        elif self.holiday_region:
+            raise ValidationError({"holiday_region": "Give the country first."})
 
     def is_out_of_office(self, now) -> bool:
         return self.out_of_office_periods.filter(
@@ -211,6 +255,43 @@ class WorkingPeriod(models.Model):
         return (
             f"{self.get_weekday_display()} {self.starts_at:%H:%M}-{self.ends_at:%H:%M}"
         )
+
+
+class CompanyDayOff(models.Model):
+    """A day the company (or one team) does not work, beside public holidays."""
+
+    on = models.DateField()
+    name = models.CharField(max_length=120)
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="days_off",
+        help_text="Empty: a day off for every team.",
+    )
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["on"]
+        verbose_name = "company day off"
+        verbose_name_plural = "company days off"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["on"],
+                condition=Q(team=None),
+                name="company_day_off_once_for_everyone",
+            ),
+            models.UniqueConstraint(
+                fields=["on", "team"],
+                condition=Q(team__isnull=False),
+                name="company_day_off_once_per_team",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.on:%Y-%m-%d} {self.name}"
 
 
 class Territory(models.Model):

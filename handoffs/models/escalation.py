@@ -118,6 +118,9 @@ class LadderStep(models.Model):
     rule_text = models.CharField(max_length=200)
     due_at = models.DateTimeField()
     taken_at = models.DateTimeField(null=True, blank=True)
+    # True when the sweeper fired the rung; False when it was closed unfired
+    # because its clock stopped first.
+    fired = models.BooleanField(default=False)
     outcome = models.CharField(max_length=300, blank=True)
 
     class Meta:
