@@ -207,6 +207,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": BOWTIE_OUTBOX_RETRY_AFTER,
         "options": {"expires": ENV.outbox_retry_after_seconds * 0.9},
     },
+    # Hourly, so a report missed while the scheduler was down goes out at its
+    # next run; each team's report of a week is sent once.
+    "weekly-compliance-reports": {
+        "task": "handoffs.tasks.send_weekly_compliance_reports",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
     "watch-heartbeats": {
         "task": "bowtie.tasks.watch_heartbeats",
         "schedule": timedelta(minutes=1),

@@ -158,3 +158,34 @@ def rate_chart(rows, rate: str, alert_above: float | None = None) -> str:
         )
     chart.add(rate.replace("_", " "), values)
     return render(chart)
+
+
+def count_chart(rows, count: str, *, alert_above_zero: bool = False) -> str:
+    """One bar per group for a count (breaches, reassignments, ...)."""
+    rows = rows[::-1]
+    longest = max((getattr(row, count) for row in rows), default=0)
+    chart = pygal.HorizontalBar(
+        style=STYLE,
+        width=CHART_WIDTH,
+        height=chart_height(len(rows)),
+        js=[],
+        range=(0, max(longest, 1)),
+        show_legend=False,
+        print_values=True,
+        print_values_position="top",
+        truncate_label=-1,
+        value_formatter=lambda value: f"{value:g}",
+        y_labels=axis_ticks(max(longest, 1)),
+        no_data_text="Nothing to show yet",
+        margin_right=50,
+    )
+    chart.x_labels = [row.label for row in rows]
+    values = []
+    for row in rows:
+        value = getattr(row, count)
+        is_alert = alert_above_zero and value > 0
+        values.append(
+            {"value": value, "color": ALERT_COLOUR if is_alert else MEDIAN_COLOUR}
+        )
+    chart.add(count.replace("_", " "), values)
+    return render(chart)

@@ -169,7 +169,8 @@ def meet_milestone(handoff: Handoff, key: str, now) -> bool:
     milestone.met_at = now
     if milestone.due_at < now and milestone.breached_at is None:
         milestone.breached_at = now
-        changed.append("breached_at")
+        milestone.owner_at_breach_id = handoff.receiver_id
+        changed += ["breached_at", "owner_at_breach"]
     # A save, not an update, so the audit history records the stop.
     milestone.save(update_fields=changed)
     close_waiting_steps(
@@ -212,9 +213,14 @@ def record_breach(milestone_id: int, now) -> bool:
         milestone = Milestone.objects.select_related(
             "handoff__receiver", "handoff__receiving_team__head", "handoff__lead"
         ).get(pk=milestone_id)
+        handoff = milestone.handoff
+        if handoff.receiver_id is not None:
+            milestone.owner_at_breach = handoff.receiver
+            Milestone.objects.filter(pk=milestone_id).update(
+                owner_at_breach=handoff.receiver
+            )
         # The claim above was an update, which the audit history cannot see.
         Milestone.history.bulk_history_create([milestone], update=True)
-        handoff = milestone.handoff
         recipient = handoff.receiver or (
             handoff.receiving_team.head if handoff.receiving_team else None
         )

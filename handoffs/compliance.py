@@ -11,16 +11,24 @@ zone. The figures cover the handoffs the team received:
 - Response: first responses to the week's leads, in business and elapsed time.
 """
 
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 
-from bowtie.models import Team
+from bowtie.models import Notification, Team, Topic
+from bowtie.notifications import notify
+from bowtie.templatetags.bowtie_format import format_duration
 from handoffs import metrics
 from handoffs.models import EscalationRule, LadderStep, Milestone, RoutingDecision
+
+logger = logging.getLogger(__name__)
 
 WORST_OFFENDER_COUNT = 5
 
@@ -91,6 +99,15 @@ class TeamCompliance:
     worst_offenders: list[Offender]
 
     @property
+    def label(self) -> str:
+        return self.team.name
+
+    @property
+    def is_quiet(self) -> bool:
+        """Nothing was due, nothing ran late and no lead came in."""
+        return not (self.due_count or self.breach_count or self.response.lead_count)
+
+    @property
     def compliance_rate(self) -> float | None:
         return metrics.share(self.on_time_count, self.due_count)
 
@@ -109,7 +126,7 @@ def team_compliance(team: Team, week: Week) -> TeamCompliance:
     )
     offenders = Counter(
         name or "Nobody (team queue)"
-        for name in breached.values_list("handoff__receiver__full_name", flat=True)
+        for name in breached.values_list("owner_at_breach__full_name", flat=True)
     )
     leads = metrics.leads_in_period(since, until, team=team)
     return TeamCompliance(
@@ -143,3 +160,79 @@ def team_compliance(team: Team, week: Week) -> TeamCompliance:
 def last_finished_week(team: Team, now: datetime) -> Week:
     """The latest week that has ended in the team's zone."""
     return Week.of(now.astimezone(ZoneInfo(team.time_zone)).date()).previous
+
+
+# Reports go out on Monday morning in the team's zone, once the late-night
+# breaches of Sunday are in.
+REPORT_HOUR = 7
+
+
+def report_week_due(team: Team, now: datetime) -> Week:
+    """The week whose report is due: last week from Monday 07:00 local on."""
+    local = now.astimezone(ZoneInfo(team.time_zone)) - timedelta(hours=REPORT_HOUR)
+    return Week.of(local.date()).previous
+
+
+def report_event_key(team: Team, week: Week) -> str:
+    return f"sla-report:{team.pk}:{week}"
+
+
+def send_weekly_compliance_reports(now: datetime) -> dict:
+    """E-mail each team head the report of the week just ended, once.
+
+    Safe to run at any time and as often as liked: the event key makes a
+    second report of the same week a no-op, and a scheduler that was down on
+    Monday sends it at its next run.
+    """
+    sent = 0
+    for team in Team.objects.select_related("head").exclude(head=None):
+        week = report_week_due(team, now)
+        key = report_event_key(team, week)
+        if Notification.objects.filter(recipient=team.head, event_key=key).exists():
+            continue
+
+        report = team_compliance(team, week)
+        if report.is_quiet:
+            continue
+        with transaction.atomic():
+            notify(
+                team.head,
+                event_key=key,
+                topic=Topic.REPORT,
+                subject=f"SLA compliance of {team}, week {week}: "
+                f"{format_rate(report.compliance_rate)} on time",
+                body=report_text(report),
+                url=f"{reverse('sla-compliance')}?{urlencode({'week': str(week)})}",
+                now=now,
+            )
+        sent += 1
+        logger.info("compliance report of team %s for %s sent", team.pk, week)
+    return {"sent": sent}
+
+
+def format_rate(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate * 100:.0f} %"
+
+
+def report_text(report: TeamCompliance) -> str:
+    response = report.response
+    lines = [
+        f"{report.team}, {report.week} "
+        f"({report.since:%d %b} to {report.until - timedelta(seconds=1):%d %b %Y}).",
+        "",
+        f"Clocks due: {report.due_count}, on time: {report.on_time_count} "
+        f"({format_rate(report.compliance_rate)}).",
+        f"Breaches: {report.breach_count}. Managers told: "
+        f"{report.managers_told_count}. Escalations: {report.escalation_count}. "
+        f"Reassignments: {report.reassignment_count}.",
+        f"Median first response: {format_duration(response.business_median_seconds)} "
+        f"in business time, {format_duration(response.median_seconds)} elapsed "
+        f"({response.responded_count} of {response.lead_count} leads responded).",
+    ]
+    if report.worst_offenders:
+        lines += ["", "Most breaches:"]
+        lines += [
+            f"- {offender.name}: {offender.breach_count}"
+            for offender in report.worst_offenders
+        ]
+    return "\n".join(lines)

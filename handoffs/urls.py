@@ -12,6 +12,7 @@ urlpatterns = [
         "leads/<int:pk>/disposition/", views.lead_disposition, name="lead-disposition"
     ),
     path("dashboard/speed-to-lead/", views.speed_to_lead, name="speed-to-lead"),
+    path("reports/sla-compliance/", views.sla_compliance, name="sla-compliance"),
     path("form/", views.public_form, name="public-form"),
     path("form/thanks/", views.public_form_thanks, name="public-form-thanks"),
 ]

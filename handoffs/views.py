@@ -18,8 +18,13 @@ from django_ratelimit.core import is_ratelimited
 from bowtie.access import person_required
 from bowtie.models import Person
 from bowtie.templatetags.bowtie_format import format_duration
-from handoffs import metrics
-from handoffs.charts import UNWORKED_ALERT_RATE, rate_chart, response_chart
+from handoffs import compliance, metrics
+from handoffs.charts import (
+    UNWORKED_ALERT_RATE,
+    count_chart,
+    rate_chart,
+    response_chart,
+)
 from handoffs.forms import (
     DashboardFilterForm,
     DispositionForm,
@@ -372,3 +377,81 @@ def render_public_form(request, form, status=200):
 @xframe_options_exempt
 def public_form_thanks(request):
     return render(request, "handoffs/public_form_thanks.html")
+
+
+@person_required()
+def sla_compliance(request, person):
+    """The weekly SLA compliance of every team the viewer may see."""
+    now = timezone.now()
+    this_week = compliance.Week.of(timezone.localdate(now))
+    try:
+        week = compliance.Week.parse(request.GET.get("week") or str(this_week.previous))
+    except ValueError as error:
+        messages.error(request, f"Week: {error}")
+        week = this_week.previous
+    teams = dashboard_teams(person).order_by("name")
+    reports = [compliance.team_compliance(team, week) for team in teams]
+
+    if request.GET.get("format") == "csv":
+        return sla_compliance_csv(reports, week)
+
+    context = {
+        "week": week,
+        "previous_week": week.previous,
+        "next_week": week.next if week.next.monday <= this_week.monday else None,
+        "reports": reports,
+        "compliance_chart": rate_chart(reports, "compliance_rate"),
+        "breach_chart": count_chart(reports, "breach_count", alert_above_zero=True),
+        "export_query": urlencode({"week": str(week), "format": "csv"}),
+    }
+    return render(request, "handoffs/sla_compliance.html", context)
+
+
+COMPLIANCE_CSV_COLUMNS = [
+    "week",
+    "team",
+    "clocks_due",
+    "on_time",
+    "compliance_rate",
+    "breaches",
+    "managers_told",
+    "escalations",
+    "reassignments",
+    "leads",
+    "responded",
+    "business_median_seconds",
+    "median_seconds",
+    "worst_offenders",
+]
+
+
+def sla_compliance_csv(reports, week) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="sla-compliance-{week}.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(COMPLIANCE_CSV_COLUMNS)
+    for report in reports:
+        writer.writerow(
+            [
+                str(week),
+                report.team.name,
+                report.due_count,
+                report.on_time_count,
+                csv_number(report.compliance_rate, 4),
+                report.breach_count,
+                report.managers_told_count,
+                report.escalation_count,
+                report.reassignment_count,
+                report.response.lead_count,
+                report.response.responded_count,
+                csv_number(report.response.business_median_seconds, 1),
+                csv_number(report.response.median_seconds, 1),
+                "; ".join(
+                    f"{offender.name} ({offender.breach_count})"
+                    for offender in report.worst_offenders
+                ),
+            ]
+        )
+    return response

@@ -157,6 +157,14 @@ class Milestone(models.Model):
     due_at = models.DateTimeField()
     met_at = models.DateTimeField(null=True, blank=True)
     breached_at = models.DateTimeField(null=True, blank=True)
+    # Who had the work when the clock ran out: the receiver may change after.
+    owner_at_breach = models.ForeignKey(
+        "bowtie.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     history = audit_history()
 
