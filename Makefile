@@ -33,6 +33,7 @@ test: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python manage.py bench $(BENCH_ARGS)
+	$(BIN)/python manage.py bench_sweeper $(SWEEPER_BENCH_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

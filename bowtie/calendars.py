@@ -23,6 +23,8 @@ import holidays
 from django.db.models import Q
 from django.dispatch import Signal
 
+from bowtie.models import CompanyDayOff, OutOfOffice, WorkingPeriod
+
 logger = logging.getLogger(__name__)
 
 # Longer than any run of closed days a real calendar has. A calendar with no
@@ -277,8 +279,6 @@ def calendar_for(person=None, team=None, *, with_away=False) -> BusinessCalendar
     are the person's country and region when set, otherwise the team's.
     Company days off are those for everyone and those of the team.
     """
-    from bowtie.models import CompanyDayOff, OutOfOffice, WorkingPeriod
-
     if team is None and person is not None:
         team = person.team
     owners = Q(pk__in=[])

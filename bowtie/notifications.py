@@ -10,6 +10,7 @@ workers never send the same one.
 import logging
 import smtplib
 import zoneinfo
+from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
@@ -33,6 +34,18 @@ def in_zone_of(person: Person, moment) -> str:
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One notification to record: who, for which event, and what it says."""
+
+    person: Person
+    event_key: str
+    topic: str
+    subject: str
+    body: str
+    url: str
+
+
 def notify(
     person: Person,
     event_key: str,
@@ -46,38 +59,82 @@ def notify(
     """Record a notification for one event; a repeated event changes nothing.
 
     In-app always; e-mail and the webhook as the person's preferences for the
-    topic allow.
+    topic allow. Returns the new notification, or the one the event had.
     """
-    notification = Notification(
-        recipient=person,
-        event_key=event_key,
-        topic=topic,
-        subject=subject[:200],
-        body=body,
-        url=url,
-        created_at=now,
-    )
-    if not insert_unless_notified(notification):
-        return Notification.objects.get(recipient=person, event_key=event_key)
+    notice = Notice(person, event_key, topic, subject, body, url)
+    inserted = notify_many([notice], now)
+    if inserted:
+        return inserted[0]
+    return Notification.objects.get(recipient=person, event_key=event_key)
 
+
+def notify_many(notices: list[Notice], now) -> list[Notification]:
+    """Record many notifications in a few statements, whatever their number.
+
+    The same rules as `notify`; returns only the notifications that are new.
+    A sweep that breaches a hundred clocks writes them in four statements and
+    publishes their deliveries after commit over one broker connection.
+    """
+    if not notices:
+        return []
+    notifications = insert_unless_notified(
+        [
+            Notification(
+                recipient=notice.person,
+                event_key=notice.event_key,
+                topic=notice.topic,
+                subject=notice.subject[:200],
+                body=notice.body,
+                url=notice.url,
+                created_at=now,
+            )
+            for notice in notices
+        ]
+    )
+
+    preferences = preferences_of(notifications)
     deliveries = Delivery.objects.bulk_create(
         Delivery(notification=notification, channel=channel)
-        for channel in channels_for(person, topic)
+        for notification in notifications
+        for channel in channels_for(
+            notification.recipient,
+            preferences.get((notification.recipient_id, notification.topic)),
+        )
     )
-    for delivery in deliveries:
-        transaction.on_commit(lambda pk=delivery.pk: enqueue_delivery(pk))
-    return notification
+    if deliveries:
+        ids = [delivery.pk for delivery in deliveries]
+        transaction.on_commit(lambda: enqueue_deliveries(ids))
+    return notifications
 
 
-def channels_for(person: Person, topic: str) -> list[str]:
+def preferences_of(notifications) -> dict[tuple[int, str], NotificationPreference]:
+    """Each recipient's preference for each topic at hand, in one query."""
+    wanting = [
+        notification
+        for notification in notifications
+        if wants_outside_channels(notification.recipient)
+    ]
+    if not wanting:
+        return {}
+    pairs = Q()
+    for notification in wanting:
+        pairs |= Q(person_id=notification.recipient_id, topic=notification.topic)
+    return {
+        (preference.person_id, preference.topic): preference
+        for preference in NotificationPreference.objects.filter(pairs)
+    }
+
+
+def wants_outside_channels(person: Person) -> bool:
+    return (person.notify_by_email and bool(person.email)) or bool(
+        person.slack_webhook_url
+    )
+
+
+def channels_for(person: Person, preference: NotificationPreference | None):
     """The outside channels a person set up and wants for this topic."""
     wanted_email = person.notify_by_email and bool(person.email)
     wanted_webhook = bool(person.slack_webhook_url)
-    if not (wanted_email or wanted_webhook):
-        return []
-    preference = NotificationPreference.objects.filter(
-        person=person, topic=topic
-    ).first()
     if preference is not None:
         wanted_email = wanted_email and preference.by_email
         wanted_webhook = wanted_webhook and preference.by_webhook
@@ -90,12 +147,13 @@ def channels_for(person: Person, topic: str) -> list[str]:
     return channels
 
 
-def insert_unless_notified(notification: Notification) -> bool:
-    """Insert the row unless its recipient already has one for its event.
+def insert_unless_notified(notifications: list[Notification]) -> list[Notification]:
+    """Insert the rows whose recipient has none for their event yet.
 
     One INSERT ... ON CONFLICT DO NOTHING on the once-per-event constraint:
     no lookup first and no savepoint, and a concurrent insert of the same
-    event waits for the other to commit instead of failing.
+    event waits for the other to commit instead of failing. Returns the rows
+    inserted, with their ids.
     """
     meta = Notification._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
@@ -104,35 +162,52 @@ def insert_unless_notified(notification: Notification) -> bool:
     conflict = ", ".join(
         quote(meta.get_field(name).column) for name in ("recipient", "event_key")
     )
+    row = f"({', '.join(['%s'] * len(fields))})"
     values = [
         field.get_db_prep_save(getattr(notification, field.attname), connection)
+        for notification in notifications
         for field in fields
     ]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {quote(meta.db_table)} ({columns}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) "
-            f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}",
+            f"VALUES {', '.join([row] * len(notifications))} "
+            f"ON CONFLICT ({conflict}) DO NOTHING "
+            f"RETURNING {quote(meta.pk.column)}, "
+            f"{quote(meta.get_field('recipient').column)}, "
+            f"{quote(meta.get_field('event_key').column)}",
             values,
         )
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    notification.pk = row[0]
-    notification._state.adding = False
-    notification._state.db = connection.alias
-    return True
+        inserted = {(recipient, key): pk for pk, recipient, key in cursor.fetchall()}
+
+    new = []
+    for notification in notifications:
+        pk = inserted.pop((notification.recipient_id, notification.event_key), None)
+        if pk is None:
+            continue
+        notification.pk = pk
+        notification._state.adding = False
+        notification._state.db = connection.alias
+        new.append(notification)
+    return new
 
 
-def enqueue_delivery(delivery_id: int) -> None:
+def enqueue_deliveries(delivery_ids: list[int]) -> None:
+    """Publish the delivery tasks over one broker connection."""
     from bowtie.tasks import deliver
 
+    published = 0
     try:
-        deliver.delay(delivery_id)
+        with deliver.app.producer_or_acquire() as producer:
+            for delivery_id in delivery_ids:
+                deliver.apply_async((delivery_id,), producer=producer)
+                published += 1
     except Exception:
-        # The broker is down: the row stays pending and the outbox sweep sends it.
+        # The broker is down: the rows stay pending and the outbox sweep sends them.
         logger.warning(
-            "delivery %s left for the outbox sweep", delivery_id, exc_info=True
+            "deliveries %s left for the outbox sweep",
+            ", ".join(str(pk) for pk in delivery_ids[published:]),
+            exc_info=True,
         )
 
 

@@ -23,7 +23,7 @@ from bowtie.calendars import (
     calendar_for,
 )
 from bowtie.models import Topic
-from bowtie.notifications import in_zone_of, notify
+from bowtie.notifications import Notice, in_zone_of, notify_many
 from handoffs.models import (
     ClockType,
     EscalationRule,
@@ -195,52 +195,70 @@ def due_milestone_ids(now, limit: int, skipping=()) -> list[int]:
 
 
 def record_breach(milestone_id: int, now) -> bool:
-    """Mark one milestone breached and notify, exactly once.
+    """Mark one milestone breached and notify, exactly once."""
+    return record_breaches([milestone_id], now) == 1
 
-    The conditional update is the claim: of two sweepers racing for the same
-    milestone, only the one that changed the row goes on to notify.
+
+def record_breaches(milestone_ids: list[int], now) -> int:
+    """Mark due milestones breached and notify each owner, exactly once.
+
+    The claim is a row lock that skips rows another sweeper holds, with the
+    running and due conditions checked again under it: of two sweepers racing
+    for a milestone, one takes it and the other passes it by, and once the
+    first commits the milestone no longer matches. One transaction for the
+    batch: a crash part-way leaves every row of it for the next sweep.
+    Returns how many this call breached.
     """
     with transaction.atomic():
-        claimed = Milestone.objects.filter(
-            pk=milestone_id,
-            met_at__isnull=True,
-            breached_at__isnull=True,
-            due_at__lte=now,
-        ).update(breached_at=now)
-        if claimed != 1:
-            return False
-
-        milestone = Milestone.objects.select_related(
-            "handoff__receiver", "handoff__receiving_team__head", "handoff__lead"
-        ).get(pk=milestone_id)
-        handoff = milestone.handoff
-        if handoff.receiver_id is not None:
-            milestone.owner_at_breach = handoff.receiver
-            Milestone.objects.filter(pk=milestone_id).update(
-                owner_at_breach=handoff.receiver
+        milestones = list(
+            Milestone.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(
+                pk__in=milestone_ids,
+                met_at__isnull=True,
+                breached_at__isnull=True,
+                due_at__lte=now,
             )
-        # The claim above was an update, which the audit history cannot see.
-        Milestone.history.bulk_history_create([milestone], update=True)
-        recipient = handoff.receiver or (
-            handoff.receiving_team.head if handoff.receiving_team else None
+            .select_related(
+                "handoff__receiver", "handoff__receiving_team__head", "handoff__lead"
+            )
+            .order_by("pk")
         )
-        if recipient is not None:
-            late = now - milestone.due_at
-            notify(
-                recipient,
-                event_key=f"milestone:{milestone.pk}:breached",
-                topic=Topic.SLA_BREACH,
-                subject=f"SLA breached: {milestone.label} for {handoff.subject}",
-                body=(
-                    f"{milestone.label} was due "
-                    f"{in_zone_of(recipient, milestone.due_at)} and is now "
-                    f"{int(late.total_seconds() // 60)} min overdue."
-                ),
-                url=handoff_url(handoff),
-                now=now,
-            )
-    logger.info("milestone %s breached", milestone_id)
-    return True
+        if not milestones:
+            return 0
+
+        for milestone in milestones:
+            milestone.breached_at = now
+            milestone.owner_at_breach = milestone.handoff.receiver
+        Milestone.objects.bulk_update(milestones, ["breached_at", "owner_at_breach"])
+        # A bulk update, which the audit history cannot see by itself.
+        Milestone.history.bulk_history_create(milestones, update=True)
+        notices = [breach_notice(milestone, now) for milestone in milestones]
+        notify_many([notice for notice in notices if notice is not None], now)
+    logger.info("%s milestones breached", len(milestones))
+    return len(milestones)
+
+
+def breach_notice(milestone: Milestone, now) -> Notice | None:
+    """What the owner (or the team's head) is told when the clock ran out."""
+    handoff = milestone.handoff
+    recipient = handoff.receiver or (
+        handoff.receiving_team.head if handoff.receiving_team else None
+    )
+    if recipient is None:
+        return None
+    late = now - milestone.due_at
+    return Notice(
+        recipient,
+        event_key=f"milestone:{milestone.pk}:breached",
+        topic=Topic.SLA_BREACH,
+        subject=f"SLA breached: {milestone.label} for {handoff.subject}",
+        body=(
+            f"{milestone.label} was due "
+            f"{in_zone_of(recipient, milestone.due_at)} and is now "
+            f"{int(late.total_seconds() // 60)} min overdue."
+        ),
+        url=handoff_url(handoff),
+    )
 
 
 def handoff_url(handoff: Handoff) -> str:

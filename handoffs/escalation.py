@@ -201,20 +201,38 @@ def sweep(now, batch_size: int = 500, time_budget_seconds: float = 30.0) -> dict
     # the next run, and skipped for the rest of this one.
     failed = {"breach": set(), "step": set()}
     while time.monotonic() - started < time_budget_seconds:
-        work = [
-            ("breach", pk)
-            for pk in clocks.due_milestone_ids(now, batch_size, failed["breach"])
-        ] + [("step", pk) for pk in due_step_ids(now, batch_size, failed["step"])]
-        if not work:
+        breaches = clocks.due_milestone_ids(now, batch_size, failed["breach"])
+        steps = due_step_ids(now, batch_size, failed["step"])
+        if not breaches and not steps:
             break
         # Breaches first: a breach notice reads before the manager's.
-        for kind, pk in work:
+        for start in range(0, len(breaches), BREACH_BATCH_SIZE):
+            batch = breaches[start : start + BREACH_BATCH_SIZE]
+            done["breaches"] += record_breaches_isolating_failures(batch, now, failed)
+        for pk in steps:
             try:
-                if kind == "breach":
-                    done["breaches"] += clocks.record_breach(pk, now)
-                else:
-                    done["steps"] += take_step(pk, now)
+                done["steps"] += take_step(pk, now)
             except Exception:
-                logger.exception("sweep could not act on %s %s", kind, pk)
-                failed[kind].add(pk)
+                logger.exception("sweep could not act on step %s", pk)
+                failed["step"].add(pk)
     return done
+
+
+# Breaches are claimed and committed this many at a time: one commit per row
+# would cost more than the rest of the work.
+BREACH_BATCH_SIZE = 100
+
+
+def record_breaches_isolating_failures(batch: list[int], now, failed: dict) -> int:
+    try:
+        return clocks.record_breaches(batch, now)
+    except Exception:
+        logger.warning("breach batch failed: retrying its rows one by one")
+    recorded = 0
+    for pk in batch:
+        try:
+            recorded += clocks.record_breaches([pk], now)
+        except Exception:
+            logger.exception("sweep could not act on breach %s", pk)
+            failed["breach"].add(pk)
+    return recorded

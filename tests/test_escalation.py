@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from bowtie.models import Notification
-from handoffs import escalation
+from handoffs import clocks, escalation
 from handoffs.escalation import sweep
-from handoffs.models import EscalationRule, LadderStep, Lead, SlaPolicy
+from handoffs.models import EscalationRule, LadderStep, Lead, Milestone, SlaPolicy
 from handoffs.services import intake_lead, log_touch
 from tests.factories import (
     AccountDomainFactory,
@@ -273,6 +273,29 @@ def test_a_sweep_that_dies_mid_step_loses_nothing(sales_team):
     assert retried == {"breaches": 0, "steps": 1}
     assert step.taken_at == DUE + timedelta(seconds=5)
     assert len(notified(sales_team["manager"])) == 1
+
+
+def test_a_worker_killed_mid_breach_batch_loses_nothing_and_doubles_nothing(
+    sales_team,
+):
+    leads = [take_in({**HAND_RAISER, "email": f"p{n}@globex.com"}) for n in range(3)]
+
+    # The process dies while the batch's notices are being written: the
+    # transaction never commits.
+    with mock.patch.object(clocks, "notify_many", side_effect=KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt):
+            sweep(DUE)
+    after_crash = Milestone.objects.filter(breached_at__isnull=False).count()
+    retried = sweep(DUE + timedelta(seconds=5))
+    again = sweep(DUE + timedelta(seconds=10))
+
+    assert after_crash == 0
+    assert retried["breaches"] == 3
+    assert again["breaches"] == 0
+    for lead in leads:
+        assert (
+            notified(lead.owner).count("SLA breached: First response for Zoë Doe") == 1
+        )
 
 
 def test_an_edited_ladder_applies_to_clocks_started_afterwards(sales_team):

@@ -251,7 +251,7 @@ def test_broker_failure_at_enqueue_leaves_delivery_pending(
 ):
     caplog.set_level(logging.WARNING, logger="bowtie.notifications")
 
-    with mock.patch.object(deliver, "delay", side_effect=OSError("broker down")):
+    with mock.patch.object(deliver, "apply_async", side_effect=OSError("broker down")):
         with django_capture_on_commit_callbacks(execute=True):
             intake_lead(DEMO_REQUEST, channel="form")
 
@@ -260,7 +260,7 @@ def test_broker_failure_at_enqueue_leaves_delivery_pending(
     assert delivery.attempt_count == 0
     assert mail.outbox == []
     assert [record.getMessage() for record in caplog.records] == [
-        f"delivery {delivery.pk} left for the outbox sweep"
+        f"deliveries {delivery.pk} left for the outbox sweep"
     ]
 
 
@@ -268,7 +268,7 @@ def test_redeliver_pending_sends_what_the_broker_missed(
     sales_team, frozen, django_capture_on_commit_callbacks
 ):
     retry_after = settings.BOWTIE_OUTBOX_RETRY_AFTER
-    with mock.patch.object(deliver, "delay", side_effect=OSError("broker down")):
+    with mock.patch.object(deliver, "apply_async", side_effect=OSError("broker down")):
         with django_capture_on_commit_callbacks(execute=True):
             intake_lead(DEMO_REQUEST, channel="form")
 
