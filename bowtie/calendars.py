@@ -14,6 +14,7 @@ is elapsed time there, and its closed days do not matter.
 
 import functools
 import logging
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -35,6 +36,10 @@ HORIZON_DAYS = 400
 # or a zone, so that the apps with clocks recompute their open due times.
 # Arguments: teams, people (lists), everyone (bool), now.
 calendar_changed = Signal()
+
+
+# As the end of a working period: the midnight that ends the day.
+MIDNIGHT = time(0)
 
 
 class NoWorkingTime(ValueError):
@@ -64,15 +69,33 @@ class ClosedDays:
         if day in self.company_days:
             return self.company_days[day]
         if self.country:
-            return public_holidays(self.country, self.region).get(day)
+            return holiday_name(self.country, self.region, day)
         return None
 
 
+# Names in one language whatever the server's locale; the calendars fill in
+# their years on first use, so threads take turns at them.
+HOLIDAY_LANGUAGE = "en_US"
+holiday_lock = threading.Lock()
+
+
 @functools.cache
-def public_holidays(country: str, region: str = "") -> holidays.HolidayBase:
-    # The library's data does not change while the process runs; its years
-    # are computed on first use.
-    return holidays.country_holidays(country, subdiv=region or None)
+def public_holidays(country: str, region: str = "") -> Mapping[date, str]:
+    """The public holidays of a country and region; none for an unknown one."""
+    try:
+        return holidays.country_holidays(
+            country.upper(), subdiv=region or None, language=HOLIDAY_LANGUAGE
+        )
+    except NotImplementedError:
+        # Refused by the models' validation; stored before it, or by hand.
+        logger.warning("no public holidays known for %s %s", country, region)
+        return {}
+
+
+def holiday_name(country: str, region: str, day: date) -> str | None:
+    calendar = public_holidays(country, region)
+    with holiday_lock:
+        return calendar.get(day)
 
 
 def supported_regions(country: str) -> list[str] | None:
@@ -107,9 +130,8 @@ class BusinessCalendar:
             found = False
             if self.closed_days.name_of(day) is None:
                 for opens, closes in self.weekly_hours.get(day.weekday(), ()):
-                    starts_at = local_instant(day, opens, self.zone)
-                    ends_at = local_instant(day, closes, self.zone)
-                    if ends_at <= start:
+                    starts_at, ends_at = interval_on(day, opens, closes, self.zone)
+                    if ends_at <= start or ends_at == starts_at:
                         continue
                     found = True
                     yield WorkingInterval(max(starts_at, start), ends_at)
@@ -125,9 +147,8 @@ class BusinessCalendar:
             found = False
             if self.closed_days.name_of(day) is None:
                 for opens, closes in reversed(self.weekly_hours.get(day.weekday(), ())):
-                    starts_at = local_instant(day, opens, self.zone)
-                    ends_at = local_instant(day, closes, self.zone)
-                    if starts_at >= end:
+                    starts_at, ends_at = interval_on(day, opens, closes, self.zone)
+                    if starts_at >= end or ends_at == starts_at:
                         continue
                     found = True
                     yield WorkingInterval(starts_at, min(ends_at, end))
@@ -149,6 +170,20 @@ def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
     first occurrence.
     """
     return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def interval_on(day: date, opens: time, closes: time, zone: ZoneInfo):
+    """One working interval of a local day in UTC; 00:00 closes at midnight.
+
+    An interval that the spring change swallows (02:30-03:00 on that night)
+    comes out empty, its start at its end, rather than backwards.
+    """
+    starts_at = local_instant(day, opens, zone)
+    if closes == MIDNIGHT:
+        ends_at = local_instant(day + timedelta(days=1), MIDNIGHT, zone)
+    else:
+        ends_at = local_instant(day, closes, zone)
+    return starts_at, max(starts_at, ends_at)
 
 
 def subtract_periods(
@@ -258,11 +293,16 @@ def closed_days_ahead(calendar: BusinessCalendar, today: date, days: int = 60):
 
 def merged_weekly_hours(periods) -> dict[int, tuple[tuple[time, time], ...]]:
     """Weekday to sorted intervals, overlapping or touching ones joined."""
+
+    def end_key(closes: time) -> tuple[int, time]:
+        # Midnight as an end is the latest time of the day.
+        return (closes == MIDNIGHT, closes)
+
     by_day: dict[int, list[list[time]]] = {}
     for period in sorted(periods, key=lambda p: (p.weekday, p.starts_at)):
         day = by_day.setdefault(period.weekday, [])
-        if day and period.starts_at <= day[-1][1]:
-            day[-1][1] = max(day[-1][1], period.ends_at)
+        if day and (False, period.starts_at) <= end_key(day[-1][1]):
+            day[-1][1] = max(day[-1][1], period.ends_at, key=end_key)
         else:
             day.append([period.starts_at, period.ends_at])
     return {

@@ -34,6 +34,10 @@ def in_zone_of(person: Person, moment) -> str:
     return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
 
 
+# Rows per INSERT, well inside PostgreSQL's limit of parameters a statement.
+NOTICES_PER_STATEMENT = 500
+
+
 @dataclass(frozen=True)
 class Notice:
     """One notification to record: who, for which event, and what it says."""
@@ -75,6 +79,14 @@ def notify_many(notices: list[Notice], now) -> list[Notification]:
     A sweep that breaches a hundred clocks writes them in four statements and
     publishes their deliveries after commit over one broker connection.
     """
+    if len(notices) > NOTICES_PER_STATEMENT:
+        return [
+            notification
+            for start in range(0, len(notices), NOTICES_PER_STATEMENT)
+            for notification in notify_many(
+                notices[start : start + NOTICES_PER_STATEMENT], now
+            )
+        ]
     if not notices:
         return []
     notifications = insert_unless_notified(

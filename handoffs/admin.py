@@ -114,7 +114,12 @@ class RoutingRuleAdmin(SimpleHistoryAdmin):
 
 
 class EscalationRuleInline(admin.TabularInline):
-    """The policy's ladder; a change applies to clocks started afterwards."""
+    """The policy's ladder.
+
+    A changed timing reaches the rungs still waiting on running clocks; a
+    rung switched off or deleted closes where it waits; a new rung applies to
+    clocks started afterwards.
+    """
 
     model = EscalationRule
     extra = 0

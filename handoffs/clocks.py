@@ -22,7 +22,7 @@ from bowtie.calendars import (
     calendar_changed,
     calendar_for,
 )
-from bowtie.models import Topic
+from bowtie.models import Person, Topic
 from bowtie.notifications import Notice, in_zone_of, notify_many
 from handoffs.models import (
     ClockType,
@@ -196,10 +196,10 @@ def due_milestone_ids(now, limit: int, skipping=()) -> list[int]:
 
 def record_breach(milestone_id: int, now) -> bool:
     """Mark one milestone breached and notify, exactly once."""
-    return record_breaches([milestone_id], now) == 1
+    return record_breaches([milestone_id], now) == [milestone_id]
 
 
-def record_breaches(milestone_ids: list[int], now) -> int:
+def record_breaches(milestone_ids: list[int], now) -> list[int]:
     """Mark due milestones breached and notify each owner, exactly once.
 
     The claim is a row lock that skips rows another sweeper holds, with the
@@ -207,7 +207,7 @@ def record_breaches(milestone_ids: list[int], now) -> int:
     for a milestone, one takes it and the other passes it by, and once the
     first commits the milestone no longer matches. One transaction for the
     batch: a crash part-way leaves every row of it for the next sweep.
-    Returns how many this call breached.
+    Returns the ids this call breached.
     """
     with transaction.atomic():
         milestones = list(
@@ -224,7 +224,7 @@ def record_breaches(milestone_ids: list[int], now) -> int:
             .order_by("pk")
         )
         if not milestones:
-            return 0
+            return []
 
         for milestone in milestones:
             milestone.breached_at = now
@@ -235,15 +235,24 @@ def record_breaches(milestone_ids: list[int], now) -> int:
         notices = [breach_notice(milestone, now) for milestone in milestones]
         notify_many([notice for notice in notices if notice is not None], now)
     logger.info("%s milestones breached", len(milestones))
-    return len(milestones)
+    return [milestone.pk for milestone in milestones]
+
+
+def answerable_person(handoff: Handoff) -> Person | None:
+    """Who answers for a handoff now: an active receiver, or the team's head."""
+    for person in (
+        handoff.receiver,
+        handoff.receiving_team.head if handoff.receiving_team else None,
+    ):
+        if person is not None and person.is_active:
+            return person
+    return None
 
 
 def breach_notice(milestone: Milestone, now) -> Notice | None:
     """What the owner (or the team's head) is told when the clock ran out."""
     handoff = milestone.handoff
-    recipient = handoff.receiver or (
-        handoff.receiving_team.head if handoff.receiving_team else None
-    )
+    recipient = answerable_person(handoff)
     if recipient is None:
         return None
     late = now - milestone.due_at
@@ -344,12 +353,12 @@ def open_business_milestones(*, teams=(), people=(), everyone=False):
     )
     if everyone:
         return running
+    # The clocks count the receiver's own hours, or the receiving team's:
+    # `calendar_of` reads no other team.
     team_ids = [team.pk for team in teams]
     person_ids = [person.pk for person in people]
     return running.filter(
-        Q(handoff__receiver__in=person_ids)
-        | Q(handoff__receiver__team__in=team_ids)
-        | Q(handoff__receiver=None, handoff__receiving_team__in=team_ids)
+        Q(handoff__receiver__in=person_ids) | Q(handoff__receiving_team__in=team_ids)
     )
 
 
@@ -363,13 +372,29 @@ def recompute_after_calendar_change(sender, teams, people, everyone, now, **kwar
 def apply_policy_change(policy: SlaPolicy, now) -> int:
     """Carry an edited target, clock type or ladder to its running clocks.
 
-    A rung switched off closes where it waits; rungs added later apply to
-    clocks started from then on.
+    Running milestones take the new target; every rung still waiting, on a
+    running or a breached milestone, takes its rule's new timing. A rung
+    whose rule was switched off or deleted closes where it waits. Rungs added
+    later, and a policy switched off, apply to clocks started from then on.
     """
-    LadderStep.objects.filter(
-        milestone__policy=policy,
-        milestone__met_at__isnull=True,
-        taken_at__isnull=True,
-        rule__is_active=False,
-    ).update(taken_at=now, outcome="Not taken: the rule was switched off.")
-    return recompute_due_times(Milestone.objects.filter(policy=policy), now)
+    waiting = LadderStep.objects.filter(
+        milestone__policy=policy, milestone__met_at__isnull=True, taken_at__isnull=True
+    )
+    waiting.filter(Q(rule__is_active=False) | Q(rule=None)).update(
+        taken_at=now, outcome="Not taken: the rule was switched off or removed."
+    )
+    moved = recompute_due_times(Milestone.objects.filter(policy=policy), now)
+
+    breached = list(
+        Milestone.objects.filter(
+            policy=policy, met_at__isnull=True, breached_at__isnull=False
+        ).select_related("handoff__receiver", "handoff__receiving_team")
+    )
+    calendars = {}
+    for milestone in breached:
+        handoff = milestone.handoff
+        key = (handoff.receiver_id, handoff.receiving_team_id)
+        if key not in calendars:
+            calendars[key] = calendar_of(handoff)
+    reschedule_waiting_steps(breached, calendars)
+    return moved

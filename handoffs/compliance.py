@@ -216,9 +216,11 @@ def format_rate(rate: float | None) -> str:
 
 def report_text(report: TeamCompliance) -> str:
     response = report.response
+    first_day = report.week.monday
+    last_day = first_day + timedelta(days=6)
     lines = [
-        f"{report.team}, {report.week} "
-        f"({report.since:%d %b} to {report.until - timedelta(seconds=1):%d %b %Y}).",
+        f"{report.team}, {report.week} ({first_day:%d %b} to {last_day:%d %b %Y}, "
+        f"{report.team.time_zone}).",
         "",
         f"Clocks due: {report.due_count}, on time: {report.on_time_count} "
         f"({format_rate(report.compliance_rate)}).",

@@ -8,6 +8,7 @@ out only after that commit (see `bowtie.notifications`).
 
 import logging
 import time
+from dataclasses import dataclass
 
 from django.db import transaction
 
@@ -31,41 +32,64 @@ def due_step_ids(now, limit: int, skipping=()) -> list[int]:
 
 
 def take_step(step_id: int, now) -> bool:
-    """Act on one due step, exactly once; False if another sweeper had it."""
+    """Act on one due step, exactly once; False if another sweeper has it.
+
+    The claim is a row lock that skips a step another sweeper holds, with the
+    conditions checked again under it, and the step is written once, at the
+    end: a second update of a row written in the same transaction would make
+    PostgreSQL check its foreign key at commit, and wait on a milestone that
+    a calendar edit holds.
+    """
     with transaction.atomic():
-        claimed = LadderStep.objects.filter(
-            pk=step_id, taken_at__isnull=True, due_at__lte=now
-        ).update(taken_at=now, fired=True)
-        if claimed != 1:
+        step = (
+            LadderStep.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk=step_id, taken_at__isnull=True, due_at__lte=now)
+            .select_related(
+                "milestone__handoff__lead",
+                "milestone__handoff__receiver__manager",
+                "milestone__handoff__receiving_team__head",
+                "milestone__handoff__receiving_team__parent__head",
+            )
+            .first()
+        )
+        if step is None:
             return False
 
-        step = LadderStep.objects.select_related(
-            "milestone__handoff__lead",
-            "milestone__handoff__receiver__manager",
-            "milestone__handoff__receiving_team__head",
-            "milestone__handoff__receiving_team__parent__head",
-        ).get(pk=step_id)
         outcome = ACTIONS[step.action](step, now)
-        LadderStep.objects.filter(pk=step_id).update(outcome=outcome[:300])
-    logger.info("ladder step %s (%s): %s", step_id, step.action, outcome)
+        LadderStep.objects.filter(pk=step_id).update(
+            taken_at=now, outcome=outcome.text[:300], fired=outcome.acted
+        )
+    logger.info("ladder step %s (%s): %s", step_id, step.action, outcome.text)
     return True
 
 
-def owner_of(handoff: Handoff) -> Person | None:
-    """Who answers for a handoff now: its receiver, or the team's head."""
-    if handoff.receiver is not None:
-        return handoff.receiver
-    team = handoff.receiving_team
-    return team.head if team is not None else None
+@dataclass(frozen=True)
+class Outcome:
+    """What a rung did, in words, and whether it reached anyone."""
+
+    text: str
+    acted: bool = True
+
+
+def passed(text: str) -> Outcome:
+    """A rung that fired with nobody to act on: counted, but not as done."""
+    return Outcome(text, acted=False)
+
+
+owner_of = clocks.answerable_person
+
+
+def active(person: Person | None) -> Person | None:
+    return person if person is not None and person.is_active else None
 
 
 def manager_of(handoff: Handoff) -> Person | None:
-    """The receiver's manager; the team's head when there is none."""
+    """The receiver's active manager; the team's head when there is none."""
     receiver = handoff.receiver
-    if receiver is not None and receiver.manager is not None:
+    if receiver is not None and active(receiver.manager):
         return receiver.manager
     team = handoff.receiving_team
-    return team.head if team is not None else None
+    return active(team.head) if team is not None else None
 
 
 def head_above(handoff: Handoff, manager: Person | None) -> Person | None:
@@ -73,12 +97,12 @@ def head_above(handoff: Handoff, manager: Person | None) -> Person | None:
     team = handoff.receiving_team
     if team is None:
         return None
-    if team.head is not None and team.head != manager:
+    if active(team.head) and team.head != manager:
         return team.head
     parent = team.parent
-    if parent is not None and parent.head is not None:
+    if parent is not None and active(parent.head):
         return parent.head
-    return team.head
+    return active(team.head)
 
 
 def overdue_text(milestone: Milestone, recipient: Person, now) -> str:
@@ -94,10 +118,10 @@ def warn(step: LadderStep, now) -> str:
     handoff = milestone.handoff
     if now >= milestone.due_at:
         # Only after downtime: the breach notice says more than a warning would.
-        return "Skipped: the clock had run out before the warning was sent."
+        return passed("Skipped: the clock had run out before the warning was sent.")
     recipient = owner_of(handoff)
     if recipient is None:
-        return "Nobody to warn: no receiver and no team head."
+        return passed("Nobody to warn: no active receiver and no team head.")
 
     minutes_left = max(1, int((milestone.due_at - now).total_seconds() // 60))
     notify(
@@ -110,7 +134,7 @@ def warn(step: LadderStep, now) -> str:
         url=clocks.handoff_url(handoff),
         now=now,
     )
-    return f"Warned {recipient}."
+    return Outcome(f"Warned {recipient}.")
 
 
 def notify_manager(step: LadderStep, now) -> str:
@@ -118,7 +142,7 @@ def notify_manager(step: LadderStep, now) -> str:
     handoff = milestone.handoff
     manager = manager_of(handoff)
     if manager is None:
-        return "Nobody to tell: no manager and no team head."
+        return passed("Nobody to tell: no active manager and no team head.")
 
     whose = f" ({handoff.receiver} has it)" if handoff.receiver else " (unassigned)"
     notify(
@@ -130,7 +154,7 @@ def notify_manager(step: LadderStep, now) -> str:
         url=clocks.handoff_url(handoff),
         now=now,
     )
-    return f"Told {manager}, the manager."
+    return Outcome(f"Told {manager}, the manager.")
 
 
 def reassign(step: LadderStep, now) -> str:
@@ -141,22 +165,24 @@ def reassign(step: LadderStep, now) -> str:
     milestone = step.milestone
     handoff = milestone.handoff
     if handoff.lead is None:
-        return f"Not reassigned: {handoff.get_kind_display()} is reassigned by hand."
+        return passed(
+            f"Not reassigned: {handoff.get_kind_display()} is reassigned by hand."
+        )
 
     first_decision = handoff.lead.decisions.order_by("decided_at", "pk").first()
     if first_decision and first_decision.step == first_decision.Step.ACCOUNT_OWNER:
         # DESIGN: a known account's lead never goes into rotation.
-        return "Not reassigned: a known account's lead stays with its owner."
+        return passed("Not reassigned: a known account's lead stays with its owner.")
 
     why = f"{milestone.label} breached ({step.rule_text})."
     result = reassign_lead(handoff.lead, now, why)
     if result.successor is not None:
         former = result.former or "the queue"
-        return f"Reassigned from {former} to {result.successor}."
+        return Outcome(f"Reassigned from {former} to {result.successor}.")
     summary = "; ".join(
         f"{candidate['name']}: {candidate['reason']}" for candidate in result.candidates
     )
-    return f"Nobody else eligible ({summary or 'no members'}); left as it was."
+    return passed(f"Nobody else eligible ({summary or 'no members'}); left as it was.")
 
 
 def escalate(step: LadderStep, now) -> str:
@@ -164,7 +190,7 @@ def escalate(step: LadderStep, now) -> str:
     handoff = milestone.handoff
     head = head_above(handoff, manager_of(handoff))
     if head is None:
-        return "Nobody to escalate to: the team has no head."
+        return passed("Nobody to escalate to: the team has no active head.")
 
     notify(
         head,
@@ -177,7 +203,7 @@ def escalate(step: LadderStep, now) -> str:
         url=clocks.handoff_url(handoff),
         now=now,
     )
-    return f"Escalated to {head}, head of the team."
+    return Outcome(f"Escalated to {head}, head of the team.")
 
 
 ACTIONS = {
@@ -197,24 +223,30 @@ def sweep(now, batch_size: int = 500, time_budget_seconds: float = 30.0) -> dict
     """
     started = time.monotonic()
     done = {"breaches": 0, "steps": 0}
-    # One broken row must not stop the rest: it is logged, left unclaimed for
-    # the next run, and skipped for the rest of this one.
-    failed = {"breach": set(), "step": set()}
+    # Rows left for the next run: a broken one, logged, so that it cannot stop
+    # the rest; and a breach another transaction holds (a second sweeper, a
+    # calendar edit), so that this run does not spin on it.
+    skipped = {"breach": set(), "step": set()}
     while time.monotonic() - started < time_budget_seconds:
-        breaches = clocks.due_milestone_ids(now, batch_size, failed["breach"])
-        steps = due_step_ids(now, batch_size, failed["step"])
+        breaches = clocks.due_milestone_ids(now, batch_size, skipped["breach"])
+        steps = due_step_ids(now, batch_size, skipped["step"])
         if not breaches and not steps:
             break
         # Breaches first: a breach notice reads before the manager's.
         for start in range(0, len(breaches), BREACH_BATCH_SIZE):
             batch = breaches[start : start + BREACH_BATCH_SIZE]
-            done["breaches"] += record_breaches_isolating_failures(batch, now, failed)
+            recorded = record_breaches_isolating_failures(batch, now, skipped)
+            done["breaches"] += len(recorded)
+            skipped["breach"].update(set(batch) - set(recorded))
         for pk in steps:
             try:
-                done["steps"] += take_step(pk, now)
+                if take_step(pk, now):
+                    done["steps"] += 1
+                else:
+                    skipped["step"].add(pk)
             except Exception:
                 logger.exception("sweep could not act on step %s", pk)
-                failed["step"].add(pk)
+                skipped["step"].add(pk)
     return done
 
 
@@ -223,16 +255,18 @@ def sweep(now, batch_size: int = 500, time_budget_seconds: float = 30.0) -> dict
 BREACH_BATCH_SIZE = 100
 
 
-def record_breaches_isolating_failures(batch: list[int], now, failed: dict) -> int:
+def record_breaches_isolating_failures(
+    batch: list[int], now, skipped: dict
+) -> list[int]:
     try:
         return clocks.record_breaches(batch, now)
     except Exception:
         logger.warning("breach batch failed: retrying its rows one by one")
-    recorded = 0
+    recorded = []
     for pk in batch:
         try:
             recorded += clocks.record_breaches([pk], now)
         except Exception:
             logger.exception("sweep could not act on breach %s", pk)
-            failed["breach"].add(pk)
+            skipped["breach"].add(pk)
     return recorded

@@ -458,9 +458,10 @@ def claim_from_queue(lead: Lead, handoff: Handoff, actor: Person, now) -> None:
         decided_at=now,
     )
     handoff.receiver = actor
+    # The clocks keep the team's hours they ran on: whoever claims a queued
+    # lead is answering it now, and a recount on their hours from the start
+    # could turn a response in time into a breach after the fact.
     handoff.save(update_fields=["receiver", "updated_at"])
-    # The clocks now count the new owner's working hours.
-    clocks.recompute_due_times(Milestone.objects.filter(handoff=handoff), now)
 
 
 @transaction.atomic

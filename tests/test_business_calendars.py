@@ -4,6 +4,7 @@ Pure functions over a calendar value: no database.
 """
 
 from datetime import UTC, date, datetime, time
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +17,9 @@ from bowtie.calendars import (
     add_business_seconds,
     business_seconds_between,
     closed_days_ahead,
+    merged_weekly_hours,
     next_working_periods,
+    subtract_business_seconds,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -193,5 +196,65 @@ def test_next_working_periods_leave_out_time_away_and_closed_days():
         ),
     ]
     assert closed_days_ahead(calendar, date(2027, 5, 4), days=10) == [
-        (date(2027, 5, 6), "Christi Himmelfahrt")
+        (date(2027, 5, 6), "Ascension Day")
     ]
+
+
+def test_an_interval_the_spring_change_swallows_adds_no_time():
+    # 02:00-03:00 on 28 March 2027 does not exist in Berlin.
+    calendar = office_hours(BERLIN, (time(2, 30), time(3, 0)), (time(9), time(10)))
+    arrived = local(BERLIN, 2027, 3, 28, 0, 0)
+
+    due = add_business_seconds(
+        BusinessCalendar(
+            zone=BERLIN, weekly_hours={6: calendar.weekly_hours[0], 0: ()}
+        ),
+        arrived,
+        600,
+    )
+
+    assert due == local(BERLIN, 2027, 3, 28, 9, 10)
+
+
+def test_a_period_may_run_to_midnight():
+    calendar = office_hours(BERLIN, (time(18), time(0)))
+
+    due = add_business_seconds(calendar, local(BERLIN, 2027, 5, 4, 23, 55), 600)
+
+    # Five minutes before midnight, five after Wednesday's 18:00.
+    assert due == local(BERLIN, 2027, 5, 5, 18, 5)
+
+
+def test_overlapping_and_touching_periods_count_once():
+    periods = [
+        SimpleNamespace(weekday=0, starts_at=time(9), ends_at=time(12)),
+        SimpleNamespace(weekday=0, starts_at=time(11), ends_at=time(14)),
+        SimpleNamespace(weekday=0, starts_at=time(14), ends_at=time(0)),
+        SimpleNamespace(weekday=1, starts_at=time(9), ends_at=time(10)),
+    ]
+
+    assert merged_weekly_hours(periods) == {
+        0: ((time(9), time(0)),),
+        1: ((time(9), time(10)),),
+    }
+
+
+def test_a_lowercase_or_unknown_country_still_counts_time():
+    lowercase = office_hours(BERLIN, closed=ClosedDays(country="de"))
+    unknown = office_hours(BERLIN, closed=ClosedDays(country="ZZ"))
+    arrived = local(BERLIN, 2027, 3, 26, 17, 58)
+
+    assert add_business_seconds(lowercase, arrived, 600) == datetime(
+        2027, 3, 30, 7, 10, tzinfo=UTC
+    )
+    assert add_business_seconds(unknown, arrived, 600) == datetime(
+        2027, 3, 29, 7, 8, tzinfo=UTC
+    )
+
+
+def test_subtracting_business_time_walks_back_over_the_weekend():
+    calendar = office_hours(BERLIN)
+
+    start = subtract_business_seconds(calendar, local(BERLIN, 2027, 5, 10, 9, 5), 600)
+
+    assert start == local(BERLIN, 2027, 5, 7, 17, 55)

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from bowtie.calendars import announce_calendar_change
-from bowtie.models import CompanyDayOff, Person, Team, WorkingPeriod
+from bowtie.models import CompanyDayOff, Notification, Person, Team, WorkingPeriod
 from handoffs import clocks, metrics
 from handoffs.escalation import sweep
 from handoffs.models import LadderStep, Lead, Milestone, SlaPolicy
@@ -200,18 +200,19 @@ def test_switching_a_policy_to_elapsed_time_counts_the_weekend(berlin_team):
     assert first_response(lead).due_at == FRIDAY_EVENING + timedelta(minutes=10)
 
 
-def test_admin_policy_edit_recomputes_running_clocks(berlin_team, admin_client):
-    lead = take_in()
-    policy = SlaPolicy.objects.get(lead_type="organic", milestone_key="first_response")
-    url = reverse("admin:handoffs_slapolicy_change", args=[policy.pk])
-    page = admin_client.get(url)
+def admin_form_data(page) -> dict:
+    """What the admin change page would post back unchanged, inlines included."""
     form = page.context["adminform"].form
     data = {
-        name: value
+        name: value.pk if hasattr(value, "pk") else value
         for name, value in form.initial.items()
-        if value is not None and name in form.fields
+        if value is not None and value is not False and name in form.fields
     }
-    data |= {"target_seconds": 1200, "is_active": "on"}
+    data = {
+        name: "on" if value is True else value
+        for name, value in data.items()
+        if not isinstance(value, list)
+    }
     for formset in page.context["inline_admin_formsets"]:
         management = formset.formset.management_form
         data |= {
@@ -226,11 +227,38 @@ def test_admin_policy_edit_recomputes_running_clocks(berlin_team, admin_client):
                 if hasattr(value, "pk"):
                     value = value.pk
                 data[f"{inline.prefix}-{name}"] = "on" if value is True else value
+    return data
+
+
+def test_admin_policy_edit_recomputes_running_clocks(berlin_team, admin_client):
+    lead = take_in()
+    policy = SlaPolicy.objects.get(lead_type="organic", milestone_key="first_response")
+    url = reverse("admin:handoffs_slapolicy_change", args=[policy.pk])
+    data = admin_form_data(admin_client.get(url))
+    data |= {"target_seconds": 1200, "is_active": "on"}
 
     response = admin_client.post(url, data)
 
     assert response.status_code == 302, response.context["errors"]
     assert first_response(lead).due_at == datetime(2027, 3, 29, 9, 18, tzinfo=BERLIN)
+
+
+def test_admin_team_hours_edit_recomputes_running_clocks(berlin_team, admin_client):
+    lead = take_in()
+    team = berlin_team["team"]
+    url = reverse("admin:bowtie_team_change", args=[team.pk])
+    data = admin_form_data(admin_client.get(url))
+    monday = next(
+        key.removesuffix("-weekday")
+        for key, value in data.items()
+        if key.endswith("-weekday") and value == 0
+    )
+    data[f"{monday}-starts_at"] = "11:00"
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 302, response.context["errors"]
+    assert first_response(lead).due_at == datetime(2027, 3, 29, 11, 8, tzinfo=BERLIN)
 
 
 def test_sweeper_never_fires_a_business_clock_over_the_weekend(berlin_team):
@@ -330,3 +358,36 @@ def test_a_person_region_without_a_country_is_refused(db):
         person.full_clean(exclude=["user", "team", "manager"])
 
     assert refused.value.message_dict == {"holiday_region": ["Give the country first."]}
+
+
+def test_a_rung_with_nobody_to_reach_is_not_counted_as_done(berlin_team):
+    team = berlin_team["team"]
+    team.head = None
+    team.save()
+    berlin_team["rep"].manager = None
+    berlin_team["rep"].save()
+    lead = take_in()
+
+    sweep(datetime(2027, 3, 29, 7, 8, tzinfo=UTC))
+
+    step = LadderStep.objects.get(
+        milestone=first_response(lead), action="notify_manager"
+    )
+    assert step.outcome == "Nobody to tell: no active manager and no team head."
+    assert (step.taken_at is not None, step.fired) == (True, False)
+
+
+def test_an_inactive_owner_is_not_told_the_head_is(berlin_team):
+    lead = take_in()
+    owner = lead.owner
+    owner.is_active = False
+    owner.save()
+
+    sweep(datetime(2027, 3, 29, 7, 8, tzinfo=UTC))
+
+    told = set(
+        Notification.objects.filter(topic="sla_breach").values_list(
+            "recipient__full_name", flat=True
+        )
+    )
+    assert told == {"Mara Manager"}

@@ -238,3 +238,49 @@ def test_a_live_submission_during_an_import_of_the_same_person_succeeds(
     )
     assert cycles == [(1, True, "nurture"), (2, False, "new")]
     assert outcome["result"].created is True
+
+
+def test_a_sweep_passes_by_a_clock_another_transaction_holds(team_of_five):
+    from datetime import timedelta
+    from unittest import mock
+
+    from django.db import transaction
+    from django.utils import timezone
+
+    from handoffs import clocks
+    from handoffs.escalation import sweep
+    from handoffs.models import Milestone
+
+    for number in range(3):
+        intake_lead(
+            {"email": f"held{number}@globex.com", "form_type": "demo_request"},
+            channel="api",
+        )
+    held_pk = Milestone.objects.filter(key="first_response").order_by("pk")[0].pk
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                Milestone.objects.select_for_update().get(pk=held_pk)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    locked.wait(timeout=5)
+    fetches = mock.Mock(wraps=clocks.due_milestone_ids)
+    try:
+        with mock.patch.object(clocks, "due_milestone_ids", fetches):
+            done = sweep(timezone.now() + timedelta(hours=1), time_budget_seconds=20)
+    finally:
+        release.set()
+        holder.join()
+
+    # The two others breached; the held one is left for the next run, which
+    # this run did not spin waiting for.
+    assert done["breaches"] == 2
+    assert fetches.call_count == 2, fetches.call_args_list
+    assert Milestone.objects.get(pk=held_pk).breached_at is None

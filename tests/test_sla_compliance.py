@@ -118,6 +118,7 @@ def test_report_goes_to_the_head_on_monday_morning_once(
     )
     offender = busy_week["first_owner"].full_name
     assert (
+        "Inbound DACH, 2027-W13 (29 Mar to 04 Apr 2027, Europe/Berlin).\n\n"
         "Clocks due: 2, on time: 1 (50 %).\n"
         "Breaches: 1. Managers told: 1. Escalations: 1. Reassignments: 1.\n"
         "Median first response: 2 min in business time, 2 min elapsed "

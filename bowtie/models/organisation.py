@@ -1,5 +1,6 @@
 """Teams, people, territories and when people are available to work."""
 
+import datetime
 import zoneinfo
 
 from django.conf import settings
@@ -233,7 +234,7 @@ class WorkingPeriod(models.Model):
     )
     weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
     starts_at = models.TimeField()
-    ends_at = models.TimeField()
+    ends_at = models.TimeField(help_text="00:00 works to midnight.")
 
     history = audit_history()
 
@@ -241,7 +242,8 @@ class WorkingPeriod(models.Model):
         ordering = ["weekday", "starts_at"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(ends_at__gt=models.F("starts_at")),
+                condition=Q(ends_at__gt=models.F("starts_at"))
+                | Q(ends_at=datetime.time(0)),
                 name="working_period_ends_after_start",
             ),
             models.CheckConstraint(
