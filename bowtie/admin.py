@@ -39,7 +39,11 @@ admin.site.site_title = "Bowtie"
 
 
 class WorkingPeriodInline(admin.TabularInline):
+    """A weekly schedule: several periods a day for a break or a split shift."""
+
     model = WorkingPeriod
+    # The owner, team or person, is the page the inline stands on.
+    fields = ["weekday", "starts_at", "ends_at"]
     extra = 0
 
 

@@ -384,11 +384,12 @@ def sla_compliance(request, person):
     """The weekly SLA compliance of every team the viewer may see."""
     now = timezone.now()
     this_week = compliance.Week.of(timezone.localdate(now))
+    # This week so far by default: the Monday e-mail covers the week before.
     try:
-        week = compliance.Week.parse(request.GET.get("week") or str(this_week.previous))
+        week = compliance.Week.parse(request.GET.get("week") or str(this_week))
     except ValueError as error:
         messages.error(request, f"Week: {error}")
-        week = this_week.previous
+        week = this_week
     teams = dashboard_teams(person).order_by("name")
     reports = [compliance.team_compliance(team, week) for team in teams]
 
@@ -397,6 +398,7 @@ def sla_compliance(request, person):
 
     context = {
         "week": week,
+        "is_this_week": week == this_week,
         "previous_week": week.previous,
         "next_week": week.next if week.next.monday <= this_week.monday else None,
         "reports": reports,

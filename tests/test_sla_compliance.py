@@ -4,6 +4,7 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core import mail
 from django.urls import reverse
 
@@ -153,15 +154,17 @@ def test_page_shows_charts_then_the_table_and_exports_csv(client, dach, busy_wee
     )
 
 
-def test_page_names_a_bad_week_and_shows_last_week(client, dach):
-    client.force_login(dach["head"].user)
-
-    page = client.get(reverse("sla-compliance"), {"week": "W99"}, follow=True)
+def test_page_names_a_bad_week_and_shows_this_week(client, dach):
+    with time_machine.travel(datetime(2027, 3, 31, 12, 0, tzinfo=UTC), tick=False):
+        client.force_login(dach["head"].user)
+        page = client.get(reverse("sla-compliance"), {"week": "W99"}, follow=True)
 
     assert page.status_code == 200
     assert "Week: &#x27;W99&#x27; is not a week like 2027-W13." in (
         page.content.decode()
     )
+    assert page.context["week"] == WEEK
+    assert "SLA compliance, week 2027-W13 so far" in page.content.decode()
 
 
 def test_a_rep_sees_only_their_own_team(client, dach):
