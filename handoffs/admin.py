@@ -4,11 +4,15 @@ Leads change only through the services (intake, accept, touch, disposition),
 so the admin shows them with their history but does not edit them.
 """
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
+from bowtie.admin import DealAdmin
+from bowtie.models import Deal, Stage
 from handoffs.clocks import apply_policy_change
+from handoffs.closing import close_deal_won, packet_items
 from handoffs.models import (
     EscalationRule,
     Handoff,
@@ -16,12 +20,15 @@ from handoffs.models import (
     LadderStep,
     Lead,
     Milestone,
+    PacketItem,
+    PacketTemplate,
     RoutingDecision,
     RoutingRule,
     ScoringModel,
     SlaPolicy,
     Touch,
 )
+from handoffs.packets import assess_packet
 
 
 class ReadOnlyAdmin(SimpleHistoryAdmin):
@@ -177,3 +184,74 @@ class MilestoneAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "key", "due_at", "met_at", "breached_at"]
     list_filter = ["key", "clock_type"]
     inlines = [LadderStepInline]
+
+
+class GatedDealForm(forms.ModelForm):
+    """A deal's form that refuses Closed Won while the packet is incomplete.
+
+    The stage itself is moved by `close_deal_won` on save, so the admin takes
+    the same path as every other door.
+    """
+
+    def clean(self):
+        cleaned = super().clean()
+        stage = cleaned.get("stage")
+        was_won = (
+            self.instance.pk is not None
+            and self.instance.stage.outcome == Stage.Outcome.WON
+        )
+        if stage is None or stage.outcome != Stage.Outcome.WON or was_won:
+            return cleaned
+        if self.instance.pk is None:
+            raise forms.ValidationError(
+                {"stage": "Create the deal open, fill in its packet, then close it."}
+            )
+        packet = cleaned.get("packet") or {}
+        assessment = assess_packet(packet_items(), packet)
+        if not assessment.is_complete and not cleaned.get("is_historical"):
+            raise forms.ValidationError(
+                {"stage": [missing.text for missing in assessment.missing]}
+            )
+        return cleaned
+
+
+class PacketItemInline(admin.TabularInline):
+    model = PacketItem
+    extra = 0
+    fields = ["position", "section", "label", "key", "kind", "parts", "is_required"]
+
+
+@admin.register(PacketTemplate)
+class PacketTemplateAdmin(SimpleHistoryAdmin):
+    """What must transfer at a handoff; required items gate Closed Won."""
+
+    list_display = ["name", "handoff_kind", "updated_at"]
+    inlines = [PacketItemInline]
+
+
+class GatedDealAdmin(DealAdmin):
+    form = GatedDealForm
+
+    def save_model(self, request, obj, form, change):
+        closing = (
+            change
+            and "stage" in form.changed_data
+            and obj.stage.outcome == Stage.Outcome.WON
+            and not obj.is_historical
+        )
+        if not closing:
+            super().save_model(request, obj, form, change)
+            return
+        # Everything but the stage first; the close then moves the stage.
+        won_stage = obj.stage
+        obj.stage = Deal.objects.get(pk=obj.pk).stage
+        super().save_model(request, obj, form, change)
+        result = close_deal_won(obj, now=timezone.now())
+        obj.stage = won_stage
+        messages.success(
+            request, f"Closed won: implementation handoff {result.handoff.pk} opened."
+        )
+
+
+admin.site.unregister(Deal)
+admin.site.register(Deal, GatedDealAdmin)

@@ -134,6 +134,22 @@ class Deal(models.Model):
     )
     engaged_on = models.DateField(null=True, blank=True)
     closed_on = models.DateField(null=True, blank=True)
+    expected_close_on = models.DateField(null=True, blank=True)
+    term_months = models.PositiveSmallIntegerField(
+        default=12, help_text="Length of the contract term, for its renewal."
+    )
+    renews = models.OneToOneField(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="renewal",
+        help_text="The deal whose term this one renews.",
+    )
+    # The handoff packet the AE fills in before Closed Won, item by item, and
+    # its stored completeness in percent (see handoffs.packets).
+    packet = models.JSONField(default=dict, blank=True)
+    packet_completeness = models.PositiveSmallIntegerField(default=0)
     is_historical = models.BooleanField(
         default=False, help_text="Imported history: opens no handoffs or clocks."
     )

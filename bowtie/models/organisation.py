@@ -23,12 +23,24 @@ def validate_https_url(value: str) -> None:
 
 
 class Team(models.Model):
+    class Function(models.TextChoices):
+        SALES = "sales", "Sales"
+        IMPLEMENTATION = "implementation", "Implementation"
+        CUSTOMER_SUCCESS = "customer_success", "Customer success"
+        ACCOUNT_MANAGEMENT = "account_management", "Account management"
+
     class Distribution(models.TextChoices):
         ROUND_ROBIN = "round_robin", "Round-robin"
         WEIGHTED = "weighted", "Weighted round-robin"
         CAPACITY = "capacity", "Capacity-based"
 
     name = models.CharField(max_length=120, unique=True)
+    function = models.CharField(
+        max_length=20,
+        choices=Function.choices,
+        default=Function.SALES,
+        help_text="Which handoffs the team receives.",
+    )
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )

@@ -2,6 +2,7 @@ from handoffs.models.configuration import ImportMapping, RoutingRule, ScoringMod
 from handoffs.models.escalation import EscalationRule, LadderStep
 from handoffs.models.handoff import ClockType, Handoff, Milestone, SlaPolicy
 from handoffs.models.leads import IntakeChannel, Lead, LeadType, RoutingDecision, Touch
+from handoffs.models.packets import PacketItem, PacketTemplate
 
 __all__ = [
     "ClockType",
@@ -13,6 +14,8 @@ __all__ = [
     "LadderStep",
     "LeadType",
     "Milestone",
+    "PacketItem",
+    "PacketTemplate",
     "RoutingDecision",
     "RoutingRule",
     "ScoringModel",

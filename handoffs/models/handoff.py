@@ -93,7 +93,14 @@ class Handoff(models.Model):
                     | Q(lead__isnull=True, deal__isnull=True, account__isnull=False)
                 ),
                 name="handoff_has_exactly_one_subject",
-            )
+            ),
+            # Closed Won opens one implementation handoff, however often the
+            # close is sent.
+            models.UniqueConstraint(
+                fields=["deal", "kind"],
+                condition=Q(deal__isnull=False),
+                name="handoff_once_per_deal_and_kind",
+            ),
         ]
         indexes = [models.Index(fields=["kind", "state"], name="handoff_kind_state")]
 

@@ -1,0 +1,160 @@
+"""Close a deal won: the packet gate, then the handoff and the renewal, once.
+
+`close_deal_won` is the one way a live deal reaches Closed Won, for every
+door (the admin now; the deal pages, the API, imports and CRM webhooks call
+the same function). It refuses a deal whose packet lacks a required item and
+names each one. Run twice, at once or by a retried webhook, it changes
+nothing the second time: the deal row is locked for the close, and the
+database holds one implementation handoff per deal and one renewal.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from bowtie.models import Deal, Pipeline, Stage, Team, Topic
+from bowtie.notifications import notify
+from bowtie.terms import term_ends_on
+from handoffs import clocks
+from handoffs.models import Handoff, PacketItem
+from handoffs.packets import Assessment, assess_packet
+from handoffs.services import ActionRefused
+
+logger = logging.getLogger(__name__)
+
+KIND = Handoff.Kind.SALES_TO_IMPLEMENTATION
+
+
+class PacketIncomplete(ActionRefused):
+    """The packet lacks required items; each is named."""
+
+    def __init__(self, assessment: Assessment):
+        self.assessment = assessment
+        super().__init__(
+            "Closed Won needs a complete handoff packet. Missing: "
+            + " ".join(missing.text for missing in assessment.missing)
+        )
+
+
+@dataclass
+class ClosedWon:
+    deal: Deal
+    handoff: Handoff
+    renewal: Deal
+    is_new: bool
+
+
+def packet_items(kind: str = KIND) -> list[PacketItem]:
+    return list(PacketItem.objects.filter(template__handoff_kind=kind))
+
+
+def assess_deal_packet(deal: Deal) -> Assessment:
+    return assess_packet(packet_items(), deal.packet or {})
+
+
+@transaction.atomic
+def save_deal_packet(deal: Deal, packet: dict, actor=None) -> Assessment:
+    """Store a draft of the packet and its completeness; refuse nothing."""
+    deal = Deal.objects.select_for_update().get(pk=deal.pk)
+    assessment = assess_packet(packet_items(), packet)
+    deal.packet = packet
+    deal.packet_completeness = assessment.completeness
+    deal.save(update_fields=["packet", "packet_completeness", "updated_at"])
+    return assessment
+
+
+@transaction.atomic
+def close_deal_won(deal: Deal, actor=None, now=None) -> ClosedWon:
+    """Move a deal to Closed Won, open its implementation handoff and renewal."""
+    now = now or timezone.now()
+    # The lock without joins: PostgreSQL re-reads a row it waited for but not
+    # the rows joined to it, and a join on the stage the other close changed
+    # would drop the deal from the answer.
+    deal = Deal.objects.select_for_update().get(pk=deal.pk)
+    if deal.stage.outcome == Stage.Outcome.WON:
+        return already_won(deal)
+    if deal.stage.outcome == Stage.Outcome.LOST:
+        raise ActionRefused("A lost deal cannot be closed won; reopen it first.")
+    if deal.is_historical:
+        raise ActionRefused("Imported history is closed in its source system.")
+
+    assessment = assess_deal_packet(deal)
+    if not assessment.is_complete:
+        raise PacketIncomplete(assessment)
+
+    won_stage = deal.pipeline.stages.filter(outcome=Stage.Outcome.WON).first()
+    if won_stage is None:
+        raise ActionRefused(f"The pipeline {deal.pipeline} has no won stage.")
+    deal.stage = won_stage
+    deal.closed_on = timezone.localdate(now)
+    deal.packet_completeness = assessment.completeness
+    deal.save(update_fields=["stage", "closed_on", "packet_completeness", "updated_at"])
+
+    handoff = open_implementation_handoff(deal, now)
+    renewal = create_renewal(deal)
+    logger.info(
+        "deal %s closed won: handoff %s, renewal %s", deal.pk, handoff.pk, renewal.pk
+    )
+    return ClosedWon(deal, handoff, renewal, is_new=True)
+
+
+def already_won(deal: Deal) -> ClosedWon:
+    handoff = Handoff.objects.filter(deal=deal, kind=KIND).first()
+    renewal = Deal.objects.filter(renews=deal).first()
+    if handoff is None or renewal is None:
+        raise ActionRefused("This deal was won before Bowtie kept its handoff.")
+    return ClosedWon(deal, handoff, renewal, is_new=False)
+
+
+def implementation_team() -> Team | None:
+    return (
+        Team.objects.filter(function=Team.Function.IMPLEMENTATION)
+        .select_related("head")
+        .order_by("pk")
+        .first()
+    )
+
+
+def open_implementation_handoff(deal: Deal, now) -> Handoff:
+    team = implementation_team()
+    handoff = Handoff.objects.create(
+        kind=KIND,
+        deal=deal,
+        sending_team=deal.owner.team if deal.owner else None,
+        sender=deal.owner,
+        receiving_team=team,
+        opened_at=now,
+        packet=deal.packet,
+    )
+    clocks.start_clocks(handoff, "", now)
+    if team is not None and team.head is not None:
+        notify(
+            team.head,
+            event_key=f"handoff:{handoff.pk}:opened",
+            topic=Topic.NEW_WORK,
+            subject=f"Closed won, for implementation: {deal.name}",
+            body=f"{deal.owner or 'Sales'} closed {deal.name}; the packet is "
+            "complete and the first clocks are running.",
+            url="",
+            now=now,
+        )
+    return handoff
+
+
+def create_renewal(deal: Deal) -> Deal:
+    pipeline = Pipeline.objects.get(kind=Pipeline.Kind.RENEWALS, is_default=True)
+    first_stage = pipeline.stages.filter(outcome=Stage.Outcome.OPEN).first()
+    return Deal.objects.create(
+        name=f"Renewal: {deal.name}",
+        account=deal.account,
+        owner=deal.account.owner if deal.account and deal.account.owner else deal.owner,
+        pipeline=pipeline,
+        stage=first_stage,
+        product=deal.product,
+        amount=deal.amount,
+        term_months=deal.term_months,
+        expected_close_on=term_ends_on(deal.closed_on, deal.term_months),
+        renews=deal,
+    )

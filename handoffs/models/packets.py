@@ -1,0 +1,77 @@
+"""Packet templates: what must transfer at a handoff, item by item.
+
+A template belongs to one handoff kind. Each item is a piece of text or a
+list of structured rows (a goal is a metric, a baseline, a target and a date),
+required or optional. The packet itself is plain JSON keyed by item, checked
+against the template by `handoffs.packets`.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from bowtie.audit import audit_history
+from handoffs.models.handoff import Handoff
+
+
+class PacketTemplate(models.Model):
+    handoff_kind = models.CharField(
+        max_length=40, choices=Handoff.Kind.choices, unique=True
+    )
+    name = models.CharField(max_length=120)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["handoff_kind"]
+
+    def __str__(self):
+        return self.name
+
+
+class PacketItem(models.Model):
+    class Kind(models.TextChoices):
+        TEXT = "text", "Text"
+        ROWS = "rows", "Rows of structured parts"
+
+    template = models.ForeignKey(
+        PacketTemplate, on_delete=models.CASCADE, related_name="items"
+    )
+    key = models.SlugField(max_length=60, help_text="Where the packet stores it.")
+    section = models.CharField(max_length=120)
+    label = models.CharField(max_length=200)
+    help_text = models.CharField(max_length=300, blank=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.TEXT)
+    # For rows: [{"key": "metric", "label": "Metric", "choices": [...]}, ...];
+    # a row counts once each of its parts is filled in.
+    parts = models.JSONField(default=list, blank=True)
+    is_required = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["template", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "key"], name="packet_item_key_unique_in_template"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.section}: {self.label}"
+
+    def clean(self):
+        if self.kind == self.Kind.ROWS:
+            keys = [part.get("key") for part in self.parts if isinstance(part, dict)]
+            if not keys or len(keys) != len(self.parts) or not all(keys):
+                raise ValidationError(
+                    {
+                        "parts": 'Rows need parts, each like {"key": "metric", '
+                        '"label": "Metric"}.'
+                    }
+                )
+            if len(set(keys)) != len(keys):
+                raise ValidationError({"parts": "Each part needs a key of its own."})
+        elif self.parts:
+            raise ValidationError({"parts": "A text item has no parts."})
