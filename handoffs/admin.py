@@ -11,6 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from bowtie.admin import DealAdmin
 from bowtie.models import Deal, Stage
+from bowtie.templatetags.bowtie_format import format_duration
 from handoffs.clocks import apply_policy_change
 from handoffs.closing import close_deal_won, packet_items
 from handoffs.models import (
@@ -152,11 +153,15 @@ class SlaPolicyAdmin(SimpleHistoryAdmin):
         "milestone_key",
         "lead_type",
         "label",
-        "target_seconds",
+        "target",
         "clock_type",
         "is_active",
     ]
     list_filter = ["handoff_kind", "clock_type", "is_active"]
+
+    @admin.display(description="Target", ordering="target_seconds")
+    def target(self, policy):
+        return format_duration(policy.target_seconds)
 
     def save_related(self, request, form, formsets, change):
         # Target, clock type and ladder are saved by now, inside the admin's

@@ -46,7 +46,13 @@ class EscalationRule(models.Model):
     history = audit_history()
 
     class Meta:
-        ordering = ["policy", "percent_of_target", "elapsed_seconds"]
+        # Rungs in the order they fire, on every database: shares of the
+        # target first, then the times after the due time.
+        ordering = [
+            "policy",
+            models.F("percent_of_target").asc(nulls_last=True),
+            "elapsed_seconds",
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["policy", "action"], name="escalation_rule_once_per_policy"

@@ -5,6 +5,7 @@ from django.db.models import Q
 from django_fsm import FSMField, transition
 
 from bowtie.audit import audit_history
+from handoffs.models.leads import LeadType
 
 
 class Handoff(models.Model):
@@ -212,7 +213,10 @@ class SlaPolicy(models.Model):
 
     handoff_kind = models.CharField(max_length=40, choices=Handoff.Kind.choices)
     lead_type = models.CharField(
-        max_length=30, blank=True, help_text="Empty: applies to every lead type."
+        max_length=30,
+        blank=True,
+        choices=LeadType.choices,
+        help_text="Empty: applies to every lead type.",
     )
     milestone_key = models.CharField(max_length=40)
     label = models.CharField(max_length=120)
@@ -236,5 +240,5 @@ class SlaPolicy(models.Model):
         ]
 
     def __str__(self):
-        scope = self.lead_type or "any lead type"
+        scope = self.get_lead_type_display() if self.lead_type else "any lead type"
         return f"{self.get_handoff_kind_display()} {self.label} ({scope})"

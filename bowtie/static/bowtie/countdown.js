@@ -25,15 +25,17 @@
     var now = Date.now();
     document.querySelectorAll("time.countdown").forEach(function (element) {
       var due = Date.parse(element.getAttribute("datetime"));
+      // The server's text names the due time in the viewer's Bowtie zone,
+      // which the browser's own zone may not be: keep it as the tooltip.
+      if (!element.title) {
+        element.title = element.textContent.replace(/^due/, "Due");
+      }
       var left = (due - now) / 1000;
       // Round towards the deadline, so "0:00 left" is never shown while late.
       var shown = left >= 0 ? Math.ceil(left) : Math.floor(-left);
       element.textContent = format(shown) + (left >= 0 ? " left" : " overdue");
       element.classList.toggle("overdue", left < 0);
       element.classList.toggle("soon", left >= 0 && left <= SOON_SECONDS);
-      if (!element.title) {
-        element.title = "Due " + new Date(due).toLocaleString();
-      }
     });
   }
 
