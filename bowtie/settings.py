@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "djmoney",
+    "django_htmx",
     "bowtie",
     "handoffs",
     "expansion",

@@ -144,8 +144,18 @@ def open_implementation_handoff(deal: Deal, now) -> Handoff:
 
 
 def create_renewal(deal: Deal) -> Deal:
-    pipeline = Pipeline.objects.get(kind=Pipeline.Kind.RENEWALS, is_default=True)
-    first_stage = pipeline.stages.filter(outcome=Stage.Outcome.OPEN).first()
+    pipeline = Pipeline.objects.filter(
+        kind=Pipeline.Kind.RENEWALS, is_default=True
+    ).first()
+    first_stage = (
+        pipeline and pipeline.stages.filter(outcome=Stage.Outcome.OPEN).first()
+    )
+    if first_stage is None:
+        # Raised inside the close's transaction: the deal stays open.
+        raise ActionRefused(
+            "No default Renewals pipeline with an open stage: set one up in the "
+            "admin (Pipelines) before closing deals won."
+        )
     return Deal.objects.create(
         name=f"Renewal: {deal.name}",
         account=deal.account,
@@ -158,3 +168,65 @@ def create_renewal(deal: Deal) -> Deal:
         expected_close_on=term_ends_on(deal.closed_on, deal.term_months),
         renews=deal,
     )
+
+
+def can_work_received_handoff(handoff: Handoff, actor) -> bool:
+    from handoffs.queries import received_handoffs
+
+    return received_handoffs(actor, handoff.kind).filter(pk=handoff.pk).exists()
+
+
+@transaction.atomic
+def accept_implementation_handoff(handoff: Handoff, actor, now=None) -> Handoff:
+    """The implementation side takes the handoff; an open one only."""
+    now = now or timezone.now()
+    handoff = Handoff.objects.select_for_update().get(pk=handoff.pk)
+    if not can_work_received_handoff(handoff, actor):
+        raise ActionRefused("Only the receiving team can accept this handoff.")
+    if handoff.state != Handoff.State.OPEN:
+        raise ActionRefused(f"This handoff is {handoff.get_state_display().lower()}.")
+
+    handoff.accept()
+    handoff.accepted_at = now
+    if handoff.receiver is None:
+        handoff.receiver = actor
+    handoff.save()
+    clocks.meet_milestone(handoff, "ae_briefing", now)
+    logger.info("handoff %s accepted by person %s", handoff.pk, actor.pk)
+    return handoff
+
+
+@transaction.atomic
+def reject_implementation_handoff(handoff: Handoff, actor, reason: str, now=None):
+    """Send the packet back to the AE, with the reason, for completion."""
+    now = now or timezone.now()
+    reason = reason.strip()
+    if not reason:
+        raise ActionRefused("Say what is missing or wrong: the AE reads it.")
+    handoff = (
+        Handoff.objects.select_for_update()
+        .select_related("deal__owner")
+        .get(pk=handoff.pk)
+    )
+    if not can_work_received_handoff(handoff, actor):
+        raise ActionRefused("Only the receiving team can reject this handoff.")
+    if handoff.state not in (Handoff.State.OPEN, Handoff.State.ACCEPTED):
+        raise ActionRefused(f"This handoff is {handoff.get_state_display().lower()}.")
+
+    handoff.reject()
+    handoff.rejection_reason = reason
+    handoff.closed_at = now
+    handoff.save()
+    owner = handoff.deal.owner
+    if owner is not None:
+        notify(
+            owner,
+            event_key=f"handoff:{handoff.pk}:rejected",
+            topic=Topic.REASSIGNMENT,
+            subject=f"Handoff sent back: {handoff.deal.name}",
+            body=f"{actor} sent the implementation handoff back: {reason}",
+            url="",
+            now=now,
+        )
+    logger.info("handoff %s rejected by person %s", handoff.pk, actor.pk)
+    return handoff

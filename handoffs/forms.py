@@ -166,3 +166,30 @@ class DashboardFilterForm(forms.Form):
             self.cleaned_data.get("days") or self.DEFAULT_DAYS,
             self.cleaned_data.get("team"),
         )
+
+
+def packet_from_post(items, data) -> dict:
+    """Read a packet from the deal page's fields; empty rows are dropped.
+
+    A text item is the field `<key>`; rows are `<key>-<n>-<part>`, numbered
+    from 0 in the order shown.
+    """
+    packet = {}
+    for item in items:
+        if item.kind != "rows":
+            packet[item.key] = data.get(item.key, "").strip()
+            continue
+        rows = []
+        for number in range(MAX_PACKET_ROWS):
+            row = {
+                part["key"]: data.get(f"{item.key}-{number}-{part['key']}", "").strip()
+                for part in item.parts
+            }
+            if any(row.values()):
+                rows.append(row)
+        packet[item.key] = rows
+    return packet
+
+
+# A page never shows more rows than this for one item.
+MAX_PACKET_ROWS = 30

@@ -79,3 +79,28 @@ def dashboard_teams(person: Person):
     if person.role == Person.Role.MANAGER:
         return managed_teams(person)
     return Team.objects.filter(pk=person.team_id)
+
+
+def visible_deals(person: Person):
+    """Deals a person may open: their own, and those of teams they manage."""
+    from bowtie.models import Deal
+
+    own = Deal.objects.filter(owner=person)
+    if person.role == Person.Role.REVOPS_ADMIN:
+        return Deal.objects.all()
+    if person.role in MANAGING_ROLES:
+        return own | Deal.objects.filter(owner__team__in=managed_teams(person))
+    return own
+
+
+def received_handoffs(person: Person, kind: str):
+    """Handoffs of one kind that a person's team (or managed teams) receives."""
+    handoffs = Handoff.objects.filter(kind=kind)
+    if person.role == Person.Role.REVOPS_ADMIN:
+        return handoffs
+    teams = managed_teams(person) if person.role in MANAGING_ROLES else None
+    if teams is None:
+        return handoffs.filter(
+            Q(receiver=person) | Q(receiving_team=person.team_id, receiver=None)
+        )
+    return handoffs.filter(Q(receiving_team__in=teams) | Q(receiver=person))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from handoffs import views
+from handoffs import deal_views, views
 
 urlpatterns = [
     path("queue/", views.my_queue, name="my-queue"),
@@ -13,6 +13,17 @@ urlpatterns = [
     ),
     path("dashboard/speed-to-lead/", views.speed_to_lead, name="speed-to-lead"),
     path("reports/sla-compliance/", views.sla_compliance, name="sla-compliance"),
+    path("deals/", deal_views.deal_list, name="deal-list"),
+    path("deals/<int:pk>/", deal_views.deal_detail, name="deal-detail"),
+    path("deals/<int:pk>/close-won/", deal_views.deal_close_won, name="deal-close-won"),
+    path(
+        "implementation/",
+        deal_views.implementation_queue,
+        name="implementation-queue",
+    ),
+    path("handoffs/<int:pk>/", deal_views.handoff_detail, name="handoff-detail"),
+    path("handoffs/<int:pk>/accept/", deal_views.handoff_accept, name="handoff-accept"),
+    path("handoffs/<int:pk>/reject/", deal_views.handoff_reject, name="handoff-reject"),
     path("form/", views.public_form, name="public-form"),
     path("form/thanks/", views.public_form_thanks, name="public-form-thanks"),
 ]

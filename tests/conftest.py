@@ -1,10 +1,14 @@
 """Fixtures shared across the test suite."""
 
 import importlib
+import os
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.conf import settings
+from django.db import connections
+from django.utils import timezone
 
 from tests.factories import PersonFactory, RoutingRuleFactory, TeamFactory
 
@@ -48,9 +52,17 @@ def _default_configuration(request):
         "handoffs.migrations.0006_default_escalation_ladders"
     )
     pipelines = importlib.import_module("bowtie.migrations.0002_default_pipelines")
+    business_time = importlib.import_module(
+        "handoffs.migrations.0009_business_time_responses"
+    )
+    implementation = importlib.import_module(
+        "handoffs.migrations.0015_sales_to_implementation_defaults"
+    )
     defaults.create_defaults(apps, None)
     ladders.create_ladders(apps, None)
+    business_time.count_business_time(apps, None)
     pipelines.create_pipelines(apps, None)
+    implementation.create_defaults(apps, None)
 
 
 @pytest.fixture
@@ -74,3 +86,73 @@ def sales_team(db):
         name="Everything else", team=team, is_default=True, priority=1000
     )
     return {"team": team, "manager": manager, "reps": reps}
+
+
+# Browser tests: Debian's Chromium, driven by Playwright.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def require_browser() -> None:
+    """Skip without Chromium and Playwright, or fail if the run requires them."""
+    problem = None
+    if not CHROMIUM.exists():
+        problem = f"Chromium is not installed at {CHROMIUM}"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "the Python package playwright is not installed"
+    if problem is None:
+        return
+    if os.environ.get("BOWTIE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{problem}, and BOWTIE_REQUIRE_BROWSER=1 requires browser tests.")
+    pytest.skip(f"{problem}; set BOWTIE_REQUIRE_BROWSER=1 to make this a failure.")
+
+
+@pytest.fixture
+def frozen_now():
+    """Server time, frozen at the start of the current minute; shift it by hand.
+
+    Close to the real time on purpose: Chromium judges cookie expiry by its own
+    clock, so a session issued far in the past would be dropped at once.
+    """
+    start = timezone.now().replace(second=0, microsecond=0)
+    with time_machine.travel(start, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def page(monkeypatch):
+    require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    # The sync API keeps an event loop running in this thread. The test's ORM
+    # calls between browser steps are plain synchronous ones all the same, but
+    # Django keys their connection to that loop, so it is closed here by hand;
+    # left open, it keeps PostgreSQL from dropping the test database.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    expect.set_options(timeout=10_000)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        context = browser.new_context(
+            locale="en-GB",
+            timezone_id="Europe/Berlin",
+            viewport={"width": 1280, "height": 900},
+        )
+        context.set_default_timeout(10_000)
+        yield context.new_page()
+        connections.close_all()
+        context.close()
+        browser.close()

@@ -1,0 +1,229 @@
+"""Pages for the Sales → Implementation handoff: the AE's deal, the receivers'.
+
+The AE fills in the packet on the deal page; each change is saved as a draft
+as they type (htmx), with the completeness meter redrawn beside it. Closed
+Won goes through `close_deal_won`, which names what is missing.
+"""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from bowtie.access import person_required
+from bowtie.models import Stage
+from handoffs.closing import (
+    KIND,
+    PacketIncomplete,
+    accept_implementation_handoff,
+    assess_deal_packet,
+    close_deal_won,
+    packet_items,
+    reject_implementation_handoff,
+    save_deal_packet,
+)
+from handoffs.forms import packet_from_post
+from handoffs.models import Handoff
+from handoffs.queries import received_handoffs, visible_deals
+from handoffs.services import ActionRefused
+from handoffs.timeline import handoff_timeline
+
+# Blank rows shown under the filled ones, to add to a list without a script.
+BLANK_ROWS = 1
+
+
+def get_visible_deal(person, pk):
+    deals = visible_deals(person).select_related(
+        "account", "owner", "stage", "pipeline", "product"
+    )
+    return get_object_or_404(deals, pk=pk)
+
+
+def item_views(items, packet: dict, missing_keys: set) -> list[dict]:
+    """The template's items with their values, and rows padded with blanks."""
+    views = []
+    for item in items:
+        value = packet.get(item.key)
+        view = {"item": item, "is_missing": item.key in missing_keys}
+        if item.kind == "rows":
+            rows = value if isinstance(value, list) else []
+            view["rows"] = [
+                {
+                    "number": number,
+                    "cells": [
+                        {"part": part, "value": (row or {}).get(part["key"], "")}
+                        for part in item.parts
+                    ],
+                }
+                for number, row in enumerate(rows + [{}] * BLANK_ROWS)
+            ]
+        else:
+            view["value"] = value or ""
+        views.append(view)
+    return views
+
+
+def prefilled(deal) -> dict:
+    """What Bowtie already knows, for a packet nobody has started."""
+    history = [f"{deal.name}"]
+    if deal.engaged_on:
+        history.append(f"engaged on {deal.engaged_on:%d %b %Y}")
+    if deal.product:
+        history.append(f"for {deal.product}")
+    if deal.amount:
+        history.append(f"at {deal.amount}")
+    stakeholders = []
+    if deal.account is not None:
+        stakeholders = [
+            {"person": str(contact), "role": "", "sentiment": ""}
+            for contact in deal.account.contacts.all()[:10]
+        ]
+    return {"deal_history": ", ".join(history) + ".", "stakeholders": stakeholders}
+
+
+def packet_context(deal):
+    items = packet_items()
+    packet = deal.packet or prefilled(deal)
+    assessment = assess_deal_packet(deal)
+    missing_keys = {missing.key for missing in assessment.missing}
+    sections = []
+    for view in item_views(items, packet, missing_keys):
+        section = view["item"].section
+        if not sections or sections[-1]["name"] != section:
+            sections.append({"name": section, "items": []})
+        sections[-1]["items"].append(view)
+    return {"sections": sections, "assessment": assessment}
+
+
+@person_required()
+def deal_detail(request, person, pk):
+    deal = get_visible_deal(person, pk)
+    if request.method == "POST":
+        save_deal_packet(deal, packet_from_post(packet_items(), request.POST), person)
+        if request.headers.get("HX-Request"):
+            deal.refresh_from_db()
+            return render(
+                request,
+                "handoffs/_completeness.html",
+                {"assessment": assess_deal_packet(deal), "deal": deal},
+            )
+        messages.success(request, "Draft saved.")
+        return redirect("deal-detail", pk=pk)
+
+    context = {
+        "deal": deal,
+        "is_won": deal.stage.outcome == Stage.Outcome.WON,
+        "handoff": Handoff.objects.filter(deal=deal, kind=KIND).first(),
+        **packet_context(deal),
+    }
+    return render(request, "handoffs/deal_detail.html", context)
+
+
+@require_POST
+@person_required()
+def deal_close_won(request, person, pk):
+    deal = get_visible_deal(person, pk)
+    save_deal_packet(deal, packet_from_post(packet_items(), request.POST), person)
+    try:
+        result = close_deal_won(deal, person)
+    except PacketIncomplete as refused:
+        messages.error(request, "Not closed: the packet lacks required items.")
+        for missing in refused.assessment.missing:
+            messages.error(request, missing.text)
+    except ActionRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(
+            request,
+            f"Closed won. The implementation handoff is open; the renewal "
+            f"“{result.renewal.name}” is due {result.renewal.expected_close_on}.",
+        )
+    return redirect("deal-detail", pk=pk)
+
+
+@person_required()
+def implementation_queue(request, person):
+    handoffs = (
+        received_handoffs(person, KIND)
+        .filter(state__in=[Handoff.State.OPEN, Handoff.State.ACCEPTED])
+        .select_related("deal__account", "sender", "receiver")
+        .prefetch_related("milestones")
+        .order_by("opened_at")
+    )
+    return render(
+        request,
+        "handoffs/implementation_queue.html",
+        {"handoffs": handoffs, "now": timezone.now()},
+    )
+
+
+def get_received_handoff(person, pk) -> Handoff:
+    handoff = (
+        received_handoffs(person, KIND)
+        .select_related("deal__account", "deal__owner", "sender", "receiver")
+        .filter(pk=pk)
+        .first()
+    )
+    if handoff is None:
+        raise Http404
+    return handoff
+
+
+@person_required()
+def handoff_detail(request, person, pk):
+    handoff = get_received_handoff(person, pk)
+    items = packet_items()
+    context = {
+        "handoff": handoff,
+        "deal": handoff.deal,
+        "sections": [
+            view
+            for view in item_views(items, handoff.packet or {}, set())
+            if view.get("value")
+            or any(
+                cell["value"] for row in view.get("rows", []) for cell in row["cells"]
+            )
+        ],
+        "milestones": handoff.milestones.all(),
+        "timeline": handoff_timeline(handoff),
+    }
+    return render(request, "handoffs/handoff_detail.html", context)
+
+
+@require_POST
+@person_required()
+def handoff_accept(request, person, pk):
+    handoff = get_received_handoff(person, pk)
+    try:
+        accept_implementation_handoff(handoff, person)
+    except ActionRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, "Handoff accepted: the AE briefing clock stopped.")
+    return redirect("handoff-detail", pk=pk)
+
+
+@require_POST
+@person_required()
+def handoff_reject(request, person, pk):
+    handoff = get_received_handoff(person, pk)
+    try:
+        reject_implementation_handoff(handoff, person, request.POST.get("reason", ""))
+    except ActionRefused as refused:
+        messages.error(request, f"Reason: {refused}")
+        return redirect("handoff-detail", pk=pk)
+    messages.success(request, "Handoff sent back to the AE.")
+    return redirect("implementation-queue")
+
+
+@person_required()
+def deal_list(request, person):
+    deals = (
+        visible_deals(person)
+        .filter(is_historical=False)
+        .exclude(pipeline__kind="renewals")
+        .select_related("account", "owner", "stage")
+        .order_by("stage__outcome", "-updated_at")[:200]
+    )
+    return render(request, "handoffs/deal_list.html", {"deals": deals})
