@@ -18,7 +18,7 @@ from bowtie.models import Deal, Pipeline, Stage, Team, Topic
 from bowtie.notifications import notify
 from bowtie.terms import term_ends_on
 from handoffs import clocks
-from handoffs.models import Handoff, PacketItem
+from handoffs.models import Handoff, HandoffRating, PacketItem
 from handoffs.packets import Assessment, assess_packet
 from handoffs.services import ActionRefused
 
@@ -230,3 +230,47 @@ def reject_implementation_handoff(handoff: Handoff, actor, reason: str, now=None
         )
     logger.info("handoff %s rejected by person %s", handoff.pk, actor.pk)
     return handoff
+
+
+@transaction.atomic
+def rate_handoff(handoff: Handoff, actor, marks: dict, comment: str = "", now=None):
+    """The receiving side marks the handoff 1-5 on each count, once.
+
+    A second rating by the receivers replaces the first; `marks` names each
+    dimension of `HandoffRating.DIMENSIONS`. Bad marks are refused by name.
+    """
+    now = now or timezone.now()
+    if not can_work_received_handoff(handoff, actor):
+        raise ActionRefused("Only the receiving team rates a handoff.")
+    errors = {
+        name: f"{label}: give a whole mark from 1 to 5."
+        for name, label in HandoffRating.DIMENSIONS
+        if not is_mark(marks.get(name))
+    }
+    if errors:
+        raise RatingRefused(errors)
+
+    rating, _ = HandoffRating.objects.update_or_create(
+        handoff=handoff,
+        defaults={
+            "rated_by": actor,
+            "comment": comment.strip(),
+            "rated_at": now,
+            **{name: int(marks[name]) for name, _ in HandoffRating.DIMENSIONS},
+        },
+    )
+    logger.info("handoff %s rated %.1f", handoff.pk, rating.average)
+    return rating
+
+
+def is_mark(value) -> bool:
+    try:
+        return 1 <= int(value) <= 5 and str(value).strip().isdigit()
+    except (TypeError, ValueError):
+        return False
+
+
+class RatingRefused(ActionRefused):
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__(" ".join(errors.values()))

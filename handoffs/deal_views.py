@@ -5,6 +5,8 @@ as they type (htmx), with the completeness meter redrawn beside it. Closed
 Won goes through `close_deal_won`, which names what is missing.
 """
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from bowtie.access import person_required
 from bowtie.models import Stage
+from handoffs import quality
 from handoffs.closing import (
     KIND,
     PacketIncomplete,
@@ -20,12 +23,13 @@ from handoffs.closing import (
     assess_deal_packet,
     close_deal_won,
     packet_items,
+    rate_handoff,
     reject_implementation_handoff,
     save_deal_packet,
 )
 from handoffs.forms import packet_from_post
-from handoffs.models import Handoff
-from handoffs.queries import received_handoffs, visible_deals
+from handoffs.models import Handoff, HandoffRating
+from handoffs.queries import dashboard_teams, received_handoffs, visible_deals
 from handoffs.services import ActionRefused
 from handoffs.timeline import handoff_timeline
 
@@ -174,6 +178,7 @@ def get_received_handoff(person, pk) -> Handoff:
 def handoff_detail(request, person, pk):
     handoff = get_received_handoff(person, pk)
     items = packet_items()
+    rating = HandoffRating.objects.filter(handoff=handoff).first()
     context = {
         "handoff": handoff,
         "deal": handoff.deal,
@@ -187,6 +192,11 @@ def handoff_detail(request, person, pk):
         ],
         "milestones": handoff.milestones.all(),
         "timeline": handoff_timeline(handoff),
+        "rating": rating,
+        "dimensions": [
+            (name, label, str(getattr(rating, name)) if rating else "")
+            for name, label in HandoffRating.DIMENSIONS
+        ],
     }
     return render(request, "handoffs/handoff_detail.html", context)
 
@@ -227,3 +237,29 @@ def deal_list(request, person):
         .order_by("stage__outcome", "-updated_at")[:200]
     )
     return render(request, "handoffs/deal_list.html", {"deals": deals})
+
+
+@require_POST
+@person_required()
+def handoff_rate(request, person, pk):
+    handoff = get_received_handoff(person, pk)
+    try:
+        rate_handoff(handoff, person, request.POST, request.POST.get("comment", ""))
+    except ActionRefused as refused:
+        for text in getattr(refused, "errors", {}).values() or [str(refused)]:
+            messages.error(request, text)
+    else:
+        messages.success(request, "Rating saved.")
+    return redirect("handoff-detail", pk=pk)
+
+
+@person_required()
+def handoff_quality(request, person):
+    """Packet completeness and ratings per AE and team, and the week's lowest."""
+    since = timezone.now() - timedelta(days=7)
+    report = quality.handoff_quality(dashboard_teams(person), since)
+    return render(
+        request,
+        "handoffs/handoff_quality.html",
+        {"report": report, "dimensions": HandoffRating.DIMENSIONS},
+    )

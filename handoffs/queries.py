@@ -98,9 +98,10 @@ def received_handoffs(person: Person, kind: str):
     handoffs = Handoff.objects.filter(kind=kind)
     if person.role == Person.Role.REVOPS_ADMIN:
         return handoffs
-    teams = managed_teams(person) if person.role in MANAGING_ROLES else None
-    if teams is None:
-        return handoffs.filter(
-            Q(receiver=person) | Q(receiving_team=person.team_id, receiver=None)
-        )
-    return handoffs.filter(Q(receiving_team__in=teams) | Q(receiver=person))
+    mine = Q(receiver=person) | Q(receiving_team__head=person)
+    if person.role in MANAGING_ROLES:
+        return handoffs.filter(mine | Q(receiving_team__in=managed_teams(person)))
+    if person.team_id is None:
+        return handoffs.filter(mine)
+    # The receiving team works its handoffs together.
+    return handoffs.filter(mine | Q(receiving_team=person.team_id))

@@ -24,6 +24,12 @@ urlpatterns = [
     path("handoffs/<int:pk>/", deal_views.handoff_detail, name="handoff-detail"),
     path("handoffs/<int:pk>/accept/", deal_views.handoff_accept, name="handoff-accept"),
     path("handoffs/<int:pk>/reject/", deal_views.handoff_reject, name="handoff-reject"),
+    path("handoffs/<int:pk>/rate/", deal_views.handoff_rate, name="handoff-rate"),
+    path(
+        "reports/handoff-quality/",
+        deal_views.handoff_quality,
+        name="handoff-quality",
+    ),
     path("form/", views.public_form, name="public-form"),
     path("form/thanks/", views.public_form_thanks, name="public-form-thanks"),
 ]

@@ -11,14 +11,20 @@ from django.db import connection
 from django.urls import reverse
 from djmoney.money import Money
 
-from bowtie.models import Deal, Notification, Pipeline, Stage
+from bowtie.models import Deal, Notification, Pipeline, Stage, Team
+from handoffs import quality
 from handoffs.closing import (
     PacketIncomplete,
+    RatingRefused,
+    accept_implementation_handoff,
     close_deal_won,
+    rate_handoff,
+    reject_implementation_handoff,
     save_deal_packet,
 )
 from handoffs.models import Handoff, Milestone
 from handoffs.packets import assess_packet
+from handoffs.services import ActionRefused
 from tests.factories import AccountFactory, PersonFactory, TeamFactory
 
 # 31 January: the renewal lands on a month end.
@@ -268,3 +274,106 @@ def test_the_admin_refuses_closed_won_naming_the_missing_items(admin_client, ope
     deal.refresh_from_db()
     assert deal.stage == won
     assert Handoff.objects.filter(deal=deal).count() == 1
+
+
+@pytest.fixture
+def won(open_deal):
+    save_deal_packet(open_deal.deal, COMPLETE_PACKET)
+    open_deal.handoff = close_deal_won(open_deal.deal, now=NOW).handoff
+    return open_deal
+
+
+MARKS = {
+    "completeness": "4",
+    "promise_alignment": "2",
+    "sentiment_continuity": "3",
+    "context_transfer": "4",
+    "stakeholder_mapping": "2",
+}
+
+
+def test_accepting_stops_the_briefing_clock(won):
+    handoff = accept_implementation_handoff(
+        won.handoff, won.head, now=NOW + timedelta(hours=3)
+    )
+
+    assert (handoff.state, handoff.receiver) == ("accepted", won.head)
+    briefing = Milestone.objects.get(handoff=handoff, key="ae_briefing")
+    assert briefing.met_at == NOW + timedelta(hours=3)
+
+
+def test_sending_back_needs_a_reason_and_tells_the_ae(won):
+    with pytest.raises(ActionRefused, match="Say what is missing"):
+        reject_implementation_handoff(won.handoff, won.head, "  ")
+
+    handoff = reject_implementation_handoff(
+        won.handoff, won.head, "No migration plan.", now=NOW
+    )
+
+    assert (handoff.state, handoff.rejection_reason) == (
+        "rejected",
+        "No migration plan.",
+    )
+    assert Notification.objects.get(recipient=won.ae).subject == (
+        "Handoff sent back: Globex platform"
+    )
+
+
+def test_only_the_receiving_team_works_the_handoff(won):
+    with pytest.raises(ActionRefused, match="Only the receiving team"):
+        accept_implementation_handoff(won.handoff, won.ae)
+
+
+def test_ratings_are_refused_by_name_then_reported_per_ae_and_team(won):
+    bad = MARKS | {"promise_alignment": "6", "context_transfer": ""}
+    with pytest.raises(RatingRefused) as refused:
+        rate_handoff(won.handoff, won.head, bad)
+    assert refused.value.errors == {
+        "promise_alignment": "Promise alignment: give a whole mark from 1 to 5.",
+        "context_transfer": "Context transfer: give a whole mark from 1 to 5.",
+    }
+
+    rating = rate_handoff(won.handoff, won.head, MARKS, "Thin on promises.", now=NOW)
+    report = quality.handoff_quality(Team.objects.all(), since=NOW - timedelta(days=7))
+
+    assert rating.average == 3.0
+    assert report.by_ae == [
+        quality.QualityRow("Alex AE", 1, 100, 1, 3.0),
+    ]
+    assert report.by_team == [
+        quality.QualityRow("Enterprise AEs", 1, 100, 1, 3.0),
+    ]
+    assert report.lowest == [rating]
+
+
+def test_deal_page_saves_drafts_and_shows_what_is_missing(client, open_deal):
+    client.force_login(open_deal.ae.user)
+    url = reverse("deal-detail", args=[open_deal.deal.pk])
+
+    draft = client.post(
+        url,
+        {"deal_history": "Inbound.", "goals-0-metric": "NPS", "goals-0-target": "50"},
+        headers={"HX-Request": "true"},
+    )
+
+    text = draft.content.decode()
+    assert draft.status_code == 200
+    assert '<strong id="completeness-percent">14 %</strong>' in text
+    assert (
+        "<li>Goals: Goals with measurable success criteria: row 1 lacks "
+        "Baseline, By when.</li>" in text
+    )
+    deal = Deal.objects.get(pk=open_deal.deal.pk)
+    assert deal.packet["goals"] == [
+        {"metric": "NPS", "baseline": "", "target": "50", "by_when": ""}
+    ]
+    assert deal.packet_completeness == 14
+
+
+def test_another_ae_cannot_open_the_deal(client, open_deal):
+    other = PersonFactory(role="ae", team=open_deal.ae.team)
+    client.force_login(other.user)
+
+    page = client.get(reverse("deal-detail", args=[open_deal.deal.pk]))
+
+    assert page.status_code == 404

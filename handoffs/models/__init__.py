@@ -2,12 +2,13 @@ from handoffs.models.configuration import ImportMapping, RoutingRule, ScoringMod
 from handoffs.models.escalation import EscalationRule, LadderStep
 from handoffs.models.handoff import ClockType, Handoff, Milestone, SlaPolicy
 from handoffs.models.leads import IntakeChannel, Lead, LeadType, RoutingDecision, Touch
-from handoffs.models.packets import PacketItem, PacketTemplate
+from handoffs.models.packets import HandoffRating, PacketItem, PacketTemplate
 
 __all__ = [
     "ClockType",
     "EscalationRule",
     "Handoff",
+    "HandoffRating",
     "ImportMapping",
     "IntakeChannel",
     "Lead",

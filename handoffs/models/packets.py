@@ -75,3 +75,53 @@ class PacketItem(models.Model):
                 raise ValidationError({"parts": "Each part needs a key of its own."})
         elif self.parts:
             raise ValidationError({"parts": "A text item has no parts."})
+
+
+RATING_DIMENSIONS = [
+    ("completeness", "Information completeness"),
+    ("promise_alignment", "Promise alignment"),
+    ("sentiment_continuity", "Customer sentiment continuity"),
+    ("context_transfer", "Context transfer"),
+    ("stakeholder_mapping", "Stakeholder mapping"),
+]
+
+
+class HandoffRating(models.Model):
+    """The receiving side's 1-5 marks for one handoff, on five counts."""
+
+    DIMENSIONS = RATING_DIMENSIONS
+
+    handoff = models.OneToOneField(
+        Handoff, on_delete=models.CASCADE, related_name="rating"
+    )
+    rated_by = models.ForeignKey(
+        "bowtie.Person", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    completeness = models.PositiveSmallIntegerField()
+    promise_alignment = models.PositiveSmallIntegerField()
+    sentiment_continuity = models.PositiveSmallIntegerField()
+    context_transfer = models.PositiveSmallIntegerField()
+    stakeholder_mapping = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    rated_at = models.DateTimeField()
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["-rated_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(**{f"{name}__gte": 1, f"{name}__lte": 5}),
+                name=f"handoff_rating_{name}_1_to_5",
+            )
+            for name, _ in RATING_DIMENSIONS
+        ]
+
+    def __str__(self):
+        return f"Rating of handoff {self.handoff_id}: {self.average:.1f}"
+
+    @property
+    def average(self) -> float:
+        return sum(getattr(self, name) for name, _ in self.DIMENSIONS) / len(
+            self.DIMENSIONS
+        )
