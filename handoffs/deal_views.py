@@ -8,14 +8,14 @@ Won goes through `close_deal_won`, which names what is missing.
 from datetime import timedelta
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from bowtie.access import person_required
 from bowtie.models import Stage
-from handoffs import quality
+from handoffs import briefs, quality
 from handoffs.closing import (
     KIND,
     PacketIncomplete,
@@ -262,4 +262,42 @@ def handoff_quality(request, person):
         request,
         "handoffs/handoff_quality.html",
         {"report": report, "dimensions": HandoffRating.DIMENSIONS},
+    )
+
+
+def get_briefable_handoff(person, pk) -> Handoff:
+    """The handoff, for its receivers or for whoever may open its deal."""
+    handoff = received_handoffs(person, KIND).filter(pk=pk).first()
+    if handoff is None:
+        handoff = Handoff.objects.filter(
+            pk=pk, kind=KIND, deal__in=visible_deals(person)
+        ).first()
+    if handoff is None:
+        raise Http404
+    return handoff
+
+
+@person_required()
+def handoff_brief(request, person, pk):
+    handoff = get_briefable_handoff(person, pk)
+    sections = briefs.handoff_brief(handoff, packet_items())
+    output = request.GET.get("format")
+    filename = f"handoff-brief-{handoff.deal_id}"
+    if output == "md":
+        response = HttpResponse(
+            briefs.brief_markdown(handoff, sections),
+            content_type="text/markdown; charset=utf-8",
+        )
+        response["Content-Disposition"] = f'inline; filename="{filename}.md"'
+        return response
+    if output == "pdf":
+        response = HttpResponse(
+            briefs.brief_pdf(handoff, sections), content_type="application/pdf"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{filename}.pdf"'
+        return response
+    return render(
+        request,
+        "handoffs/handoff_brief.html",
+        {"handoff": handoff, "deal": handoff.deal, "sections": sections},
     )

@@ -25,6 +25,7 @@ urlpatterns = [
     path("handoffs/<int:pk>/accept/", deal_views.handoff_accept, name="handoff-accept"),
     path("handoffs/<int:pk>/reject/", deal_views.handoff_reject, name="handoff-reject"),
     path("handoffs/<int:pk>/rate/", deal_views.handoff_rate, name="handoff-rate"),
+    path("handoffs/<int:pk>/brief/", deal_views.handoff_brief, name="handoff-brief"),
     path(
         "reports/handoff-quality/",
         deal_views.handoff_quality,

@@ -377,3 +377,34 @@ def test_another_ae_cannot_open_the_deal(client, open_deal):
     page = client.get(reverse("deal-detail", args=[open_deal.deal.pk]))
 
     assert page.status_code == 404
+
+
+def test_the_brief_links_every_statement_to_its_field(client, won, settings):
+    settings.BOWTIE_BASE_URL = "https://bowtie.example"
+    client.force_login(won.head.user)
+    url = reverse("handoff-brief", args=[won.handoff.pk])
+
+    markdown = client.get(url, {"format": "md"}).content.decode()
+    pdf = client.get(url, {"format": "pdf"})
+    page = client.get(url)
+
+    deal_url = f"https://bowtie.example/deals/{won.deal.pk}/"
+    assert markdown.splitlines()[:4] == [
+        "# Handoff brief: Globex platform",
+        "",
+        "## The deal",
+        "",
+    ]
+    assert (
+        "- Metric: Time to quote; Baseline: 5 days; Target: 1 day; By when: "
+        f"2027-06-30. ([Goals with measurable success criteria, row 1]({deal_url}"
+        "#item-goals))"
+    ) in markdown
+    assert (
+        f"- IT prefers the incumbent. ([Risks and internal politics]({deal_url}"
+        "#item-risks))"
+    ) in markdown
+    assert f"- Account: Globex. ([Deal account]({deal_url}#deal))" in markdown
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    assert page.content.decode().count('class="source"') == markdown.count("](")
