@@ -17,8 +17,8 @@ from django.utils import timezone
 from bowtie.models import Deal, Pipeline, Stage, Team, Topic
 from bowtie.notifications import notify
 from bowtie.terms import term_ends_on
-from handoffs import clocks
-from handoffs.models import Handoff, HandoffRating, PacketItem
+from handoffs import clocks, involvement
+from handoffs.models import Handoff, HandoffRating, HandoffTask, PacketItem
 from handoffs.packets import Assessment, assess_packet
 from handoffs.services import ActionRefused
 
@@ -119,6 +119,7 @@ def implementation_team() -> Team | None:
 
 def open_implementation_handoff(deal: Deal, now) -> Handoff:
     team = implementation_team()
+    model = involvement.involvement_for(deal)
     handoff = Handoff.objects.create(
         kind=KIND,
         deal=deal,
@@ -127,8 +128,18 @@ def open_implementation_handoff(deal: Deal, now) -> Handoff:
         receiving_team=team,
         opened_at=now,
         packet=deal.packet,
+        involvement=model,
     )
-    clocks.start_clocks(handoff, "", now)
+    milestones = clocks.start_clocks(handoff, "", now)
+    kickoff = next((m for m in milestones if m.key == "kickoff_scheduled"), None)
+    HandoffTask.objects.bulk_create(
+        HandoffTask(
+            handoff=handoff, title=task.title, owner=task.owner, due_at=task.due_at
+        )
+        for task in involvement.planned_tasks(
+            model, deal, kickoff.due_at if kickoff else now, now
+        )
+    )
     if team is not None and team.head is not None:
         notify(
             team.head,

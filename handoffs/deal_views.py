@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from bowtie.access import person_required
 from bowtie.models import Stage
-from handoffs import briefs, quality
+from handoffs import briefs, involvement, quality
 from handoffs.closing import (
     KIND,
     PacketIncomplete,
@@ -193,6 +193,8 @@ def handoff_detail(request, person, pk):
         "milestones": handoff.milestones.all(),
         "timeline": handoff_timeline(handoff),
         "rating": rating,
+        "tasks": handoff.tasks.select_related("owner"),
+        "involvement": involvement.LABELS.get(handoff.involvement, ""),
         "dimensions": [
             (name, label, str(getattr(rating, name)) if rating else "")
             for name, label in HandoffRating.DIMENSIONS

@@ -408,3 +408,78 @@ def test_the_brief_links_every_statement_to_its_field(client, won, settings):
     assert pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
     assert page.content.decode().count('class="source"') == markdown.count("](")
+
+
+@pytest.mark.parametrize(
+    ("amount", "term_months", "model", "titles"),
+    [
+        (
+            9_999,
+            12,
+            "clean_break",
+            ["Send the automated welcome and onboarding e-mail"],
+        ),
+        (
+            10_000,
+            12,
+            "warm_overlay",
+            [
+                "AE joins the kickoff",
+                "AE copied on customer e-mails for two weeks",
+            ],
+        ),
+        (
+            50_000,
+            12,
+            "warm_overlay",
+            [
+                "AE joins the kickoff",
+                "AE copied on customer e-mails for two weeks",
+            ],
+        ),
+        # EUR 60,000 over 24 months is 30,000 a year: a warm overlay.
+        (
+            60_000,
+            24,
+            "warm_overlay",
+            [
+                "AE joins the kickoff",
+                "AE copied on customer e-mails for two weeks",
+            ],
+        ),
+        (
+            50_001,
+            12,
+            "pre_sale_cs",
+            [
+                "CSM joins the kickoff",
+                "AE joins the kickoff",
+                "AE copied on customer e-mails for two weeks",
+            ],
+        ),
+    ],
+)
+def test_involvement_follows_the_annual_value(
+    open_deal, amount, term_months, model, titles
+):
+    deal = open_deal.deal
+    deal.amount = Money(amount, "EUR")
+    deal.term_months = term_months
+    deal.save()
+    save_deal_packet(deal, COMPLETE_PACKET)
+
+    handoff = close_deal_won(deal, now=NOW).handoff
+
+    assert handoff.involvement == model
+    assert [task.title for task in handoff.tasks.all()] == titles
+
+
+def test_warm_overlay_tasks_belong_to_the_ae_at_kickoff_and_for_two_weeks(open_deal):
+    save_deal_packet(open_deal.deal, COMPLETE_PACKET)
+
+    handoff = close_deal_won(open_deal.deal, now=NOW).handoff
+
+    assert [(task.owner, task.due_at) for task in handoff.tasks.all()] == [
+        (open_deal.ae, NOW + timedelta(hours=72)),
+        (open_deal.ae, NOW + timedelta(weeks=2)),
+    ]

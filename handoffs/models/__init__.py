@@ -2,13 +2,19 @@ from handoffs.models.configuration import ImportMapping, RoutingRule, ScoringMod
 from handoffs.models.escalation import EscalationRule, LadderStep
 from handoffs.models.handoff import ClockType, Handoff, Milestone, SlaPolicy
 from handoffs.models.leads import IntakeChannel, Lead, LeadType, RoutingDecision, Touch
-from handoffs.models.packets import HandoffRating, PacketItem, PacketTemplate
+from handoffs.models.packets import (
+    HandoffRating,
+    HandoffTask,
+    PacketItem,
+    PacketTemplate,
+)
 
 __all__ = [
     "ClockType",
     "EscalationRule",
     "Handoff",
     "HandoffRating",
+    "HandoffTask",
     "ImportMapping",
     "IntakeChannel",
     "Lead",

@@ -76,6 +76,9 @@ class Handoff(models.Model):
 
     state = FSMField(default=State.OPEN, choices=State.choices, protected=True)
     packet = models.JSONField(default=dict, blank=True)
+    # How much sales stays involved after signature (DESIGN.md §2), for the
+    # sales -> implementation handoff; empty for the other kinds.
+    involvement = models.CharField(max_length=30, blank=True)
     rejection_reason = models.TextField(blank=True)
     opened_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)

@@ -125,3 +125,27 @@ class HandoffRating(models.Model):
         return sum(getattr(self, name) for name, _ in self.DIMENSIONS) / len(
             self.DIMENSIONS
         )
+
+
+class HandoffTask(models.Model):
+    """A concrete step someone owns on a handoff, such as the AE at kickoff."""
+
+    handoff = models.ForeignKey(Handoff, on_delete=models.CASCADE, related_name="tasks")
+    title = models.CharField(max_length=200)
+    owner = models.ForeignKey(
+        "bowtie.Person",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="handoff_tasks",
+    )
+    due_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+
+    def __str__(self):
+        return self.title
