@@ -11,19 +11,23 @@ from datetime import time, timedelta
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from djmoney.money import Money
 
 from bowtie.calendars import calendar_for, subtract_business_seconds
 from bowtie.models import (
     Account,
     AccountDomain,
     Contact,
+    Deal,
     OutOfOffice,
     Person,
+    Pipeline,
     Team,
     Territory,
     WorkingPeriod,
 )
 from handoffs import escalation
+from handoffs.closing import close_deal_won, save_deal_packet
 from handoffs.models import IntakeChannel, Lead, RoutingRule
 from handoffs.routing import matching_rule
 from handoffs.services import (
@@ -43,7 +47,12 @@ TEAMS = [
     ("Inbound UK & Ireland", "Europe/London", "GB", Team.Distribution.CAPACITY),
     ("Inbound Global", "Europe/Amsterdam", "NL", Team.Distribution.ROUND_ROBIN),
     ("Enterprise AEs", "Europe/Berlin", "DE", Team.Distribution.ROUND_ROBIN),
+    ("Implementation", "Europe/Berlin", "DE", Team.Distribution.ROUND_ROBIN),
 ]
+TEAM_FUNCTIONS = {
+    "Enterprise AEs": Team.Function.SALES,
+    "Implementation": Team.Function.IMPLEMENTATION,
+}
 
 # username, full name, role, team, languages, capacity, weight
 PEOPLE = [
@@ -121,6 +130,15 @@ PEOPLE = [
         1,
     ),
     ("tom", "Tom Becker", Person.Role.AE, "Enterprise AEs", ["de", "en"], None, 1),
+    (
+        "ivy",
+        "Ivy Ingram",
+        Person.Role.IMPLEMENTATION,
+        "Implementation",
+        ["de", "en"],
+        None,
+        1,
+    ),
 ]
 
 TERRITORIES = [
@@ -312,6 +330,7 @@ def load_demo(now=None) -> dict:
     create_territories_and_rules(teams)
     create_accounts(people)
     create_leads(people, now)
+    create_deals(people, now)
     return {username: DEMO_PASSWORD for username, *_ in PEOPLE}
 
 
@@ -319,7 +338,11 @@ def create_teams() -> dict[str, Team]:
     teams = {}
     for name, zone, country, distribution in TEAMS:
         teams[name] = Team.objects.create(
-            name=name, time_zone=zone, country=country, distribution=distribution
+            name=name,
+            time_zone=zone,
+            country=country,
+            distribution=distribution,
+            function=TEAM_FUNCTIONS.get(name, Team.Function.SALES),
         )
         for weekday in range(5):
             WorkingPeriod.objects.create(
@@ -491,3 +514,74 @@ def play_outcome(lead: Lead, worker: Person, outcome: str, received_at) -> None:
             "Not a real company",
             now=responded_at,
         )
+
+
+# A complete packet for the demo's won deal, and the start of one for the
+# deal still being worked.
+DEMO_PACKET = {
+    "deal_history": "Inbound demo request in September; won on the migration plan.",
+    "goals": [
+        {
+            "metric": "Time from order to dispatch",
+            "baseline": "4 days",
+            "target": "1 day",
+            "by_when": "end of Q2",
+        }
+    ],
+    "stakeholders": [
+        {"person": "Katrin Vogel", "role": "champion", "sentiment": "positive"},
+        {"person": "Chris Lange", "role": "economic buyer", "sentiment": "neutral"},
+    ],
+    "commitments": [
+        {
+            "commitment": "SAP connector live in the first month",
+            "kind": "explicit",
+            "owner": "Implementation",
+            "due_on": "in 30 days",
+        }
+    ],
+    "risks": "The plant IT team backed the incumbent.",
+    "technical_requirements": [
+        {"area": "integration", "requirement": "SAP S/4HANA order sync"},
+        {"area": "compliance", "requirement": "Data stays in the EU"},
+    ],
+    "timeline": [{"event": "Works council review", "on": "in six weeks"}],
+}
+
+
+def create_deals(people: dict[str, Person], now) -> None:
+    """One deal closed won through the gate, one with half a packet."""
+    implementation = Team.objects.get(name="Implementation")
+    implementation.head = people["ivy"]
+    implementation.save(update_fields=["head"])
+    pipeline = Pipeline.objects.get(kind=Pipeline.Kind.NEW_BUSINESS, is_default=True)
+    engaging = pipeline.stages.get(name="Engaging")
+
+    won = Deal.objects.create(
+        name="Bergmann order platform",
+        account=Account.objects.get(name="Bergmann Maschinenbau AG"),
+        owner=people["hannah"],
+        pipeline=pipeline,
+        stage=engaging,
+        amount=Money(60_000, "EUR"),
+        term_months=12,
+    )
+    save_deal_packet(won, DEMO_PACKET)
+    close_deal_won(won, people["hannah"], now=now - timedelta(hours=5))
+
+    open_deal = Deal.objects.create(
+        name="Müller fleet rollout",
+        account=Account.objects.get(name="Müller Logistik GmbH"),
+        owner=people["tom"],
+        pipeline=pipeline,
+        stage=engaging,
+        amount=Money(18_000, "EUR"),
+        term_months=12,
+    )
+    save_deal_packet(
+        open_deal,
+        {
+            "deal_history": "Referral from Bergmann's IT lead.",
+            "risks": "Budget is approved for half the fleet only.",
+        },
+    )
