@@ -215,7 +215,7 @@ def reject_implementation_handoff(handoff: Handoff, actor, reason: str, now=None
     if not reason:
         raise ActionRefused("Say what is missing or wrong: the AE reads it.")
     handoff = (
-        Handoff.objects.select_for_update()
+        Handoff.objects.select_for_update(of=("self",))
         .select_related("deal__owner")
         .get(pk=handoff.pk)
     )

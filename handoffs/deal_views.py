@@ -29,6 +29,7 @@ from handoffs.closing import (
 )
 from handoffs.forms import packet_from_post
 from handoffs.models import Handoff, HandoffRating
+from handoffs.packets import assess_packet
 from handoffs.queries import dashboard_teams, received_handoffs, visible_deals
 from handoffs.services import ActionRefused
 from handoffs.timeline import handoff_timeline
@@ -88,8 +89,9 @@ def prefilled(deal) -> dict:
 
 def packet_context(deal):
     items = packet_items()
+    # A packet nobody started is shown, and measured, as Bowtie prefills it.
     packet = deal.packet or prefilled(deal)
-    assessment = assess_deal_packet(deal)
+    assessment = assess_packet(items, packet)
     missing_keys = {missing.key for missing in assessment.missing}
     sections = []
     for view in item_views(items, packet, missing_keys):

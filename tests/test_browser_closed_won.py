@@ -71,7 +71,8 @@ def test_ae_is_refused_then_closes_and_implementation_finds_the_handoff(
     expect(page.locator("[name='stakeholders-0-person']")).to_have_value("Ada Lind")
     fill_row(page, "stakeholders", 0, {"role": "champion", "sentiment": "positive"})
     page.get_by_label("Risks and internal politics").fill("IT prefers the incumbent.")
-    expect(page.locator("#completeness-percent")).to_have_text("28 %")
+    # The prefilled history, the stakeholder and the risks: 3 of 7 items.
+    expect(page.locator("#completeness-percent")).to_have_text("42 %")
 
     page.get_by_role("button", name="Close won").click()
 

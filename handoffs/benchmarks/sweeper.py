@@ -76,8 +76,9 @@ def seed(total: int, due: int, now) -> None:
             stop = min(start + SEED_BATCH, total)
             cursor.execute(
                 f"INSERT INTO {handoff_table} (kind, account_id, receiving_team_id, "
-                "receiver_id, state, packet, rejection_reason, opened_at, updated_at) "
-                "SELECT 'cs_to_sales', %s, %s, %s, 'open', '{}', '', %s, %s "
+                "receiver_id, state, packet, involvement, rejection_reason, "
+                "opened_at, updated_at) "
+                "SELECT 'cs_to_sales', %s, %s, %s, 'open', '{}', '', '', %s, %s "
                 "FROM generate_series(%s, %s)",
                 [account.pk, team.pk, owner.pk, now, now, start + 1, stop],
             )
