@@ -10,7 +10,7 @@ from django.utils import timezone
 from simple_history.admin import SimpleHistoryAdmin
 
 from bowtie.admin import DealAdmin
-from bowtie.models import Deal, Stage
+from bowtie.models import Deal, Pipeline, Stage
 from bowtie.templatetags.bowtie_format import format_duration
 from handoffs.clocks import apply_policy_change
 from handoffs.closing import close_deal_won, packet_items
@@ -201,19 +201,32 @@ class GatedDealForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         stage = cleaned.get("stage")
-        was_won = (
-            self.instance.pk is not None
-            and self.instance.stage.outcome == Stage.Outcome.WON
-        )
+        stored = Deal.objects.filter(pk=self.instance.pk).first()
+        was_won = stored is not None and stored.stage.outcome == Stage.Outcome.WON
+        if was_won and stage is not None and stage.outcome != Stage.Outcome.WON:
+            if not stored.is_historical:
+                raise forms.ValidationError(
+                    {"stage": "A won deal stays won: its handoff and renewal exist."}
+                )
         if stage is None or stage.outcome != Stage.Outcome.WON or was_won:
+            return cleaned
+        if stored is not None and stored.is_historical:
             return cleaned
         if self.instance.pk is None:
             raise forms.ValidationError(
                 {"stage": "Create the deal open, fill in its packet, then close it."}
             )
+        if stage.pipeline.kind != Pipeline.Kind.NEW_BUSINESS:
+            raise forms.ValidationError(
+                {"stage": "Only new-business deals close won through the gate."}
+            )
+        if stored.stage.outcome == Stage.Outcome.LOST:
+            raise forms.ValidationError(
+                {"stage": "A lost deal cannot be closed won; reopen it first."}
+            )
         packet = cleaned.get("packet") or {}
         assessment = assess_packet(packet_items(), packet)
-        if not assessment.is_complete and not cleaned.get("is_historical"):
+        if not assessment.is_complete:
             raise forms.ValidationError(
                 {"stage": [missing.text for missing in assessment.missing]}
             )
@@ -236,13 +249,15 @@ class PacketTemplateAdmin(SimpleHistoryAdmin):
 
 class GatedDealAdmin(DealAdmin):
     form = GatedDealForm
+    # Set by importers only: a live deal ticked as history would skip the gate.
+    readonly_fields = ["is_historical"]
 
     def save_model(self, request, obj, form, change):
         closing = (
             change
             and "stage" in form.changed_data
             and obj.stage.outcome == Stage.Outcome.WON
-            and not obj.is_historical
+            and not Deal.objects.get(pk=obj.pk).is_historical
         )
         if not closing:
             super().save_model(request, obj, form, change)

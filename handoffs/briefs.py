@@ -33,7 +33,12 @@ class Section:
 
 
 def field_url(handoff: Handoff, anchor: str) -> str:
-    page = reverse("deal-detail", args=[handoff.deal_id])
+    """The field on the handoff's page, where the packet as handed over stands.
+
+    Not the deal page: the AE may edit the deal's packet after the close, and
+    the receivers may not open the deal.
+    """
+    page = reverse("handoff-detail", args=[handoff.pk])
     return f"{settings.BOWTIE_BASE_URL}{page}#{anchor}"
 
 
@@ -49,7 +54,11 @@ def deal_section(handoff: Handoff) -> Section:
     return Section(
         "The deal",
         [
-            Statement(f"{label}: {value}.", f"Deal {field}", field_url(handoff, "deal"))
+            Statement(
+                f"{label}: {value}.",
+                f"Deal {field}",
+                field_url(handoff, f"deal-{field}"),
+            )
             for label, value, field in facts
             if value
         ],

@@ -1,15 +1,18 @@
 """Close a deal won: the packet gate, then the handoff and the renewal, once.
 
-`close_deal_won` is the one way a live deal reaches Closed Won, for every
-door (the admin now; the deal pages, the API, imports and CRM webhooks call
-the same function). It refuses a deal whose packet lacks a required item and
-names each one. Run twice, at once or by a retried webhook, it changes
-nothing the second time: the deal row is locked for the close, and the
-database holds one implementation handoff per deal and one renewal.
+`close_deal_won` is the one way a live deal reaches Closed Won. The deal page
+and the admin's deal form call it; a deal API, an import of live deals or a
+CRM webhook must call it too (none of them moves a deal to Won yet). It
+refuses a deal whose packet lacks a required item and names each one. Run
+twice, at once or by a retried webhook, it changes nothing the second time:
+the deal row is locked for the close, and the database holds one
+implementation handoff per deal and one renewal.
 """
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -79,6 +82,13 @@ def close_deal_won(deal: Deal, actor=None, now=None) -> ClosedWon:
         raise ActionRefused("A lost deal cannot be closed won; reopen it first.")
     if deal.is_historical:
         raise ActionRefused("Imported history is closed in its source system.")
+    if deal.pipeline.kind != Pipeline.Kind.NEW_BUSINESS:
+        raise ActionRefused(
+            f"Only new-business deals close won here; {deal.pipeline} deals do not "
+            "hand over to implementation."
+        )
+    if deal.term_months < 1:
+        raise ActionRefused("Give the deal a term of at least one month first.")
 
     assessment = assess_deal_packet(deal)
     if not assessment.is_complete:
@@ -88,7 +98,9 @@ def close_deal_won(deal: Deal, actor=None, now=None) -> ClosedWon:
     if won_stage is None:
         raise ActionRefused(f"The pipeline {deal.pipeline} has no won stage.")
     deal.stage = won_stage
-    deal.closed_on = timezone.localdate(now)
+    # The day it closed where the AE works: near midnight UTC's date is not.
+    zone = ZoneInfo(deal.owner.time_zone) if deal.owner else UTC
+    deal.closed_on = now.astimezone(zone).date()
     deal.packet_completeness = assessment.completeness
     deal.save(update_fields=["stage", "closed_on", "packet_completeness", "updated_at"])
 
@@ -228,6 +240,13 @@ def reject_implementation_handoff(handoff: Handoff, actor, reason: str, now=None
     handoff.rejection_reason = reason
     handoff.closed_at = now
     handoff.save()
+    # The work is back with sales: the receivers' clocks stop here.
+    for milestone in handoff.milestones.filter(met_at__isnull=True):
+        milestone.met_at = now
+        milestone.save(update_fields=["met_at"])
+        clocks.close_waiting_steps(
+            milestone, now, "Not needed: the handoff was sent back to sales."
+        )
     owner = handoff.deal.owner
     if owner is not None:
         notify(
@@ -253,6 +272,8 @@ def rate_handoff(handoff: Handoff, actor, marks: dict, comment: str = "", now=No
     now = now or timezone.now()
     if not can_work_received_handoff(handoff, actor):
         raise ActionRefused("Only the receiving team rates a handoff.")
+    if handoff.state not in (Handoff.State.ACCEPTED, Handoff.State.COMPLETED):
+        raise ActionRefused("Accept the handoff before rating it.")
     errors = {
         name: f"{label}: give a whole mark from 1 to 5."
         for name, label in HandoffRating.DIMENSIONS

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from bowtie.access import person_required
-from bowtie.models import Stage
+from bowtie.models import Pipeline, Stage
 from handoffs import briefs, involvement, quality
 from handoffs.closing import (
     KIND,
@@ -106,13 +106,16 @@ def packet_context(deal):
 def deal_detail(request, person, pk):
     deal = get_visible_deal(person, pk)
     if request.method == "POST":
+        if deal.stage.outcome != Stage.Outcome.OPEN or deal.is_historical:
+            messages.error(request, "This deal is closed: its packet is final.")
+            return redirect("deal-detail", pk=pk)
         save_deal_packet(deal, packet_from_post(packet_items(), request.POST), person)
         if request.headers.get("HX-Request"):
             deal.refresh_from_db()
             return render(
                 request,
                 "handoffs/_completeness.html",
-                {"assessment": assess_deal_packet(deal), "deal": deal},
+                {"assessment": assess_deal_packet(deal), "deal": deal, "saved": True},
             )
         messages.success(request, "Draft saved.")
         return redirect("deal-detail", pk=pk)
@@ -120,6 +123,10 @@ def deal_detail(request, person, pk):
     context = {
         "deal": deal,
         "is_won": deal.stage.outcome == Stage.Outcome.WON,
+        # Only a live new-business deal still open takes edits and closes.
+        "is_editable": deal.stage.outcome == Stage.Outcome.OPEN
+        and not deal.is_historical
+        and deal.pipeline.kind == Pipeline.Kind.NEW_BUSINESS,
         "handoff": Handoff.objects.filter(deal=deal, kind=KIND).first(),
         **packet_context(deal),
     }
@@ -130,7 +137,8 @@ def deal_detail(request, person, pk):
 @person_required()
 def deal_close_won(request, person, pk):
     deal = get_visible_deal(person, pk)
-    save_deal_packet(deal, packet_from_post(packet_items(), request.POST), person)
+    if deal.stage.outcome == Stage.Outcome.OPEN and not deal.is_historical:
+        save_deal_packet(deal, packet_from_post(packet_items(), request.POST), person)
     try:
         result = close_deal_won(deal, person)
     except PacketIncomplete as refused:
@@ -164,7 +172,7 @@ def implementation_queue(request, person):
     )
 
 
-def get_received_handoff(person, pk) -> Handoff:
+def get_workable_handoff(person, pk) -> Handoff:
     handoff = (
         received_handoffs(person, KIND)
         .select_related("deal__account", "deal__owner", "sender", "receiver")
@@ -178,12 +186,13 @@ def get_received_handoff(person, pk) -> Handoff:
 
 @person_required()
 def handoff_detail(request, person, pk):
-    handoff = get_received_handoff(person, pk)
+    handoff = get_briefable_handoff(person, pk)
     items = packet_items()
     rating = HandoffRating.objects.filter(handoff=handoff).first()
     context = {
         "handoff": handoff,
         "deal": handoff.deal,
+        "can_work": received_handoffs(person, KIND).filter(pk=handoff.pk).exists(),
         "sections": [
             view
             for view in item_views(items, handoff.packet or {}, set())
@@ -208,7 +217,7 @@ def handoff_detail(request, person, pk):
 @require_POST
 @person_required()
 def handoff_accept(request, person, pk):
-    handoff = get_received_handoff(person, pk)
+    handoff = get_workable_handoff(person, pk)
     try:
         accept_implementation_handoff(handoff, person)
     except ActionRefused as refused:
@@ -221,7 +230,7 @@ def handoff_accept(request, person, pk):
 @require_POST
 @person_required()
 def handoff_reject(request, person, pk):
-    handoff = get_received_handoff(person, pk)
+    handoff = get_workable_handoff(person, pk)
     try:
         reject_implementation_handoff(handoff, person, request.POST.get("reason", ""))
     except ActionRefused as refused:
@@ -246,7 +255,7 @@ def deal_list(request, person):
 @require_POST
 @person_required()
 def handoff_rate(request, person, pk):
-    handoff = get_received_handoff(person, pk)
+    handoff = get_workable_handoff(person, pk)
     try:
         rate_handoff(handoff, person, request.POST, request.POST.get("comment", ""))
     except ActionRefused as refused:

@@ -38,7 +38,12 @@ class Assessment:
 
 
 def filled(value) -> bool:
-    return value is not None and str(value).strip() != ""
+    """Text or a number with something in it; lists, objects and flags not."""
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, int | float):
+        return True
+    return isinstance(value, str) and value.strip() != ""
 
 
 def row_gaps(item, rows) -> list[str]:

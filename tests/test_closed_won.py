@@ -22,6 +22,7 @@ from handoffs.closing import (
     reject_implementation_handoff,
     save_deal_packet,
 )
+from handoffs.escalation import sweep
 from handoffs.models import Handoff, Milestone
 from handoffs.packets import assess_packet
 from handoffs.services import ActionRefused
@@ -325,6 +326,9 @@ def test_only_the_receiving_team_works_the_handoff(won):
 
 
 def test_ratings_are_refused_by_name_then_reported_per_ae_and_team(won):
+    with pytest.raises(ActionRefused, match="Accept the handoff before rating"):
+        rate_handoff(won.handoff, won.head, MARKS)
+    won.handoff = accept_implementation_handoff(won.handoff, won.head, now=NOW)
     bad = MARKS | {"promise_alignment": "6", "context_transfer": ""}
     with pytest.raises(RatingRefused) as refused:
         rate_handoff(won.handoff, won.head, bad)
@@ -388,7 +392,7 @@ def test_the_brief_links_every_statement_to_its_field(client, won, settings):
     pdf = client.get(url, {"format": "pdf"})
     page = client.get(url)
 
-    deal_url = f"https://bowtie.example/deals/{won.deal.pk}/"
+    deal_url = f"https://bowtie.example/handoffs/{won.handoff.pk}/"
     assert markdown.splitlines()[:4] == [
         "# Handoff brief: Globex platform",
         "",
@@ -404,10 +408,21 @@ def test_the_brief_links_every_statement_to_its_field(client, won, settings):
         f"- IT prefers the incumbent. ([Risks and internal politics]({deal_url}"
         "#item-risks))"
     ) in markdown
-    assert f"- Account: Globex. ([Deal account]({deal_url}#deal))" in markdown
+    assert f"- Account: Globex. ([Deal account]({deal_url}#deal-account))" in markdown
     assert pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
     assert page.content.decode().count('class="source"') == markdown.count("](")
+    # Every link lands on an anchor of the handoff's page, for the receivers
+    # and for the AE alike.
+    anchors = {
+        line.rsplit("#", 1)[1].rstrip(")")
+        for line in markdown.splitlines()
+        if "](" in line
+    }
+    for reader in (won.head, won.ae):
+        client.force_login(reader.user)
+        handoff_page = client.get(f"/handoffs/{won.handoff.pk}/").content.decode()
+        assert all(f'id="{anchor}"' in handoff_page for anchor in anchors)
 
 
 @pytest.mark.parametrize(
@@ -483,3 +498,44 @@ def test_warm_overlay_tasks_belong_to_the_ae_at_kickoff_and_for_two_weeks(open_d
         (open_deal.ae, NOW + timedelta(hours=72)),
         (open_deal.ae, NOW + timedelta(weeks=2)),
     ]
+
+
+def test_sending_back_stops_the_receivers_clocks(won):
+    reject_implementation_handoff(won.handoff, won.head, "No migration plan.", now=NOW)
+
+    done = sweep(NOW + timedelta(days=30))
+
+    assert done == {"breaches": 0, "steps": 0}
+    assert not Milestone.objects.filter(handoff=won.handoff, met_at=None).exists()
+
+
+def test_a_renewal_deal_does_not_close_won_through_the_gate(won):
+    renewal = Deal.objects.get(renews=won.deal)
+    save_deal_packet(renewal, COMPLETE_PACKET)
+
+    with pytest.raises(ActionRefused, match="Only new-business deals close won"):
+        close_deal_won(renewal, now=NOW)
+
+
+def test_the_admin_keeps_a_won_deal_won(admin_client, won):
+    deal = Deal.objects.get(pk=won.deal.pk)
+    url = reverse("admin:bowtie_deal_change", args=[deal.pk])
+    data = {
+        "name": deal.name,
+        "account": deal.account.pk,
+        "owner": deal.owner.pk,
+        "pipeline": deal.pipeline.pk,
+        "stage": deal.pipeline.stages.get(name="Engaging").pk,
+        "amount_0": "24000",
+        "amount_1": "EUR",
+        "term_months": 12,
+        "packet": json.dumps(COMPLETE_PACKET),
+        "packet_completeness": 100,
+    }
+
+    response = admin_client.post(url, data)
+
+    assert response.context["adminform"].form.errors["stage"] == [
+        "A won deal stays won: its handoff and renewal exist."
+    ]
+    assert Deal.objects.get(pk=deal.pk).stage.name == "Won"
