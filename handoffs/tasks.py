@@ -4,7 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from bowtie.heartbeats import beat_job
-from handoffs import compliance, escalation
+from handoffs import compliance, escalation, quality
 
 
 @shared_task(ignore_result=True)
@@ -16,4 +16,8 @@ def sweep_clocks() -> dict:
 @shared_task(ignore_result=True)
 @beat_job("weekly-compliance-reports")
 def send_weekly_compliance_reports() -> dict:
-    return compliance.send_weekly_compliance_reports(timezone.now())
+    now = timezone.now()
+    return {
+        "compliance": compliance.send_weekly_compliance_reports(now),
+        "handoff_reviews": quality.send_weekly_quality_reviews(now),
+    }

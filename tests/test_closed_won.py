@@ -539,3 +539,27 @@ def test_the_admin_keeps_a_won_deal_won(admin_client, won):
         "A won deal stays won: its handoff and renewal exist."
     ]
     assert Deal.objects.get(pk=deal.pk).stage.name == "Won"
+
+
+def test_the_weekly_review_mails_the_lowest_rated_once(
+    won, django_capture_on_commit_callbacks
+):
+    sales = won.ae.team
+    sales.head = PersonFactory(full_name="Erik Head", role="manager", team=sales)
+    sales.save()
+    won.handoff = accept_implementation_handoff(won.handoff, won.head, now=NOW)
+    rate_handoff(won.handoff, won.head, MARKS, "Thin on promises.", now=NOW)
+    # 31 January 2027 is a Sunday: the review of week 4 goes out on Monday.
+    monday = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = quality.send_weekly_quality_reviews(monday)
+        again = quality.send_weekly_quality_reviews(monday + timedelta(hours=1))
+
+    assert (first, again) == ({"sent": 1}, {"sent": 0})
+    review = Notification.objects.get(recipient=sales.head, topic="report")
+    assert review.subject == "Handoff review of Enterprise AEs, week 2027-W04"
+    assert review.body == (
+        "The lowest-rated handoffs of Enterprise AEs, 2027-W04:\n\n"
+        "- Globex platform (Alex AE): 3.0. Thin on promises."
+    )
