@@ -203,11 +203,11 @@ class GatedDealForm(forms.ModelForm):
         stage = cleaned.get("stage")
         stored = Deal.objects.filter(pk=self.instance.pk).first()
         was_won = stored is not None and stored.stage.outcome == Stage.Outcome.WON
-        if was_won and stage is not None and stage.outcome != Stage.Outcome.WON:
-            if not stored.is_historical:
-                raise forms.ValidationError(
-                    {"stage": "A won deal stays won: its handoff and renewal exist."}
-                )
+        reopens = stage is not None and stage.outcome != Stage.Outcome.WON
+        if was_won and reopens and not stored.is_historical:
+            raise forms.ValidationError(
+                {"stage": "A won deal stays won: its handoff and renewal exist."}
+            )
         if stage is None or stage.outcome != Stage.Outcome.WON or was_won:
             return cleaned
         if stored is not None and stored.is_historical:

@@ -290,7 +290,7 @@ def recompute_due_times(milestones, now) -> int:
         .select_related("policy", "handoff__receiver__team", "handoff__receiving_team")
         .order_by("pk")
     )
-    calendars: dict[tuple, BusinessCalendar] = {}
+    calendars = calendars_of(open_milestones)
     moved = []
     for milestone in open_milestones:
         policy = milestone.policy
@@ -298,15 +298,11 @@ def recompute_due_times(milestones, now) -> int:
             milestone.target_seconds = policy.target_seconds
             milestone.clock_type = policy.clock_type
             milestone.label = policy.label
-        handoff = milestone.handoff
-        key = (handoff.receiver_id, handoff.receiving_team_id)
-        if key not in calendars:
-            calendars[key] = calendar_of(handoff)
         due_at = due_time(
             milestone.started_at,
             milestone.target_seconds,
             milestone.clock_type,
-            calendars[key],
+            calendars[calendar_key(milestone.handoff)],
         )
         if due_at != milestone.due_at:
             milestone.due_at = due_at
@@ -327,6 +323,21 @@ def recompute_due_times(milestones, now) -> int:
     return len(moved)
 
 
+def calendar_key(handoff: Handoff) -> tuple:
+    # What `calendar_of` reads: handoffs that share both share a calendar.
+    return (handoff.receiver_id, handoff.receiving_team_id)
+
+
+def calendars_of(milestones: list[Milestone]) -> dict[tuple, BusinessCalendar]:
+    """One calendar per receiver and team among the milestones, read once."""
+    calendars = {}
+    for milestone in milestones:
+        key = calendar_key(milestone.handoff)
+        if key not in calendars:
+            calendars[key] = calendar_of(milestone.handoff)
+    return calendars
+
+
 def reschedule_waiting_steps(milestones: list[Milestone], calendars: dict) -> None:
     by_id = {milestone.pk: milestone for milestone in milestones}
     # A rung whose rule was deleted keeps the time it had.
@@ -340,7 +351,7 @@ def reschedule_waiting_steps(milestones: list[Milestone], calendars: dict) -> No
     for step in waiting:
         milestone = by_id[step.milestone_id]
         handoff = milestone.handoff
-        calendar = calendars[(handoff.receiver_id, handoff.receiving_team_id)]
+        calendar = calendars[calendar_key(handoff)]
         step.due_at = ladder_step_due_at(milestone, step.rule, calendar)
         step.rule_text = str(step.rule)
     LadderStep.objects.bulk_update(waiting, ["due_at", "rule_text"], batch_size=500)
@@ -390,11 +401,5 @@ def apply_policy_change(policy: SlaPolicy, now) -> int:
             policy=policy, met_at__isnull=True, breached_at__isnull=False
         ).select_related("handoff__receiver", "handoff__receiving_team")
     )
-    calendars = {}
-    for milestone in breached:
-        handoff = milestone.handoff
-        key = (handoff.receiver_id, handoff.receiving_team_id)
-        if key not in calendars:
-            calendars[key] = calendar_of(handoff)
-    reschedule_waiting_steps(breached, calendars)
+    reschedule_waiting_steps(breached, calendars_of(breached))
     return moved

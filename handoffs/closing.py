@@ -23,6 +23,7 @@ from bowtie.terms import term_ends_on
 from handoffs import clocks, involvement
 from handoffs.models import Handoff, HandoffRating, HandoffTask, PacketItem
 from handoffs.packets import Assessment, assess_packet
+from handoffs.queries import received_handoffs
 from handoffs.services import ActionRefused
 
 logger = logging.getLogger(__name__)
@@ -194,8 +195,6 @@ def create_renewal(deal: Deal) -> Deal:
 
 
 def can_work_received_handoff(handoff: Handoff, actor) -> bool:
-    from handoffs.queries import received_handoffs
-
     return received_handoffs(actor, handoff.kind).filter(pk=handoff.pk).exists()
 
 

@@ -21,6 +21,7 @@ from handoffs.closing import (
     PacketIncomplete,
     accept_implementation_handoff,
     assess_deal_packet,
+    can_work_received_handoff,
     close_deal_won,
     packet_items,
     rate_handoff,
@@ -184,6 +185,18 @@ def get_workable_handoff(person, pk) -> Handoff:
     return handoff
 
 
+def get_briefable_handoff(person, pk) -> Handoff:
+    """The handoff, for its receivers or for whoever may open its deal."""
+    handoff = received_handoffs(person, KIND).filter(pk=pk).first()
+    if handoff is None:
+        handoff = Handoff.objects.filter(
+            pk=pk, kind=KIND, deal__in=visible_deals(person)
+        ).first()
+    if handoff is None:
+        raise Http404
+    return handoff
+
+
 @person_required()
 def handoff_detail(request, person, pk):
     handoff = get_briefable_handoff(person, pk)
@@ -192,7 +205,7 @@ def handoff_detail(request, person, pk):
     context = {
         "handoff": handoff,
         "deal": handoff.deal,
-        "can_work": received_handoffs(person, KIND).filter(pk=handoff.pk).exists(),
+        "can_work": can_work_received_handoff(handoff, person),
         "sections": [
             view
             for view in item_views(items, handoff.packet or {}, set())
@@ -276,18 +289,6 @@ def handoff_quality(request, person):
         "handoffs/handoff_quality.html",
         {"report": report, "dimensions": HandoffRating.DIMENSIONS},
     )
-
-
-def get_briefable_handoff(person, pk) -> Handoff:
-    """The handoff, for its receivers or for whoever may open its deal."""
-    handoff = received_handoffs(person, KIND).filter(pk=pk).first()
-    if handoff is None:
-        handoff = Handoff.objects.filter(
-            pk=pk, kind=KIND, deal__in=visible_deals(person)
-        ).first()
-    if handoff is None:
-        raise Http404
-    return handoff
 
 
 @person_required()
