@@ -12,7 +12,9 @@ value differs, so importing the same export again changes nothing. Deals are
 history: they open no handoffs and start no clocks.
 
 This is the only module that writes these rows for an import; the deal services
-do not exist yet, so it uses the ORM itself.
+do not exist yet, so it uses the ORM itself. The apps that keep more about
+a won deal (its packet, its renewal) hear of the import through
+`deals_imported`, in the same transaction, so they are all or nothing too.
 """
 
 import csv
@@ -30,6 +32,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from djmoney.money import Money
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -76,6 +79,11 @@ COLUMNS = {
     ),
 }
 
+# Sent inside the import's transaction once its deals are stored, so that the
+# apps that keep more about won deals derive it. Arguments: source (the deals'
+# external_source) and changes (a Changes to count what they write in).
+deals_imported = Signal()
+
 # Misspellings in the export's reference data, corrected on the way in so that
 # reports group "technolgy" accounts with the "technology" ones.
 SECTOR_CORRECTIONS = {"technolgy": "technology"}
@@ -99,16 +107,17 @@ class Changes:
 
     created: Counter = field(default_factory=Counter)
     updated: Counter = field(default_factory=Counter)
+    removed: Counter = field(default_factory=Counter)
     _new: set = field(default_factory=set)
     _touched: set = field(default_factory=set)
 
-    def record_created(self, instance) -> None:
-        kind = instance._meta.verbose_name_plural
+    def record_created(self, instance, kind: str = "") -> None:
+        kind = kind or instance._meta.verbose_name_plural
         self.created[kind] += 1
         self._new.add((kind, instance.pk))
 
-    def record_updated(self, instance) -> None:
-        kind = instance._meta.verbose_name_plural
+    def record_updated(self, instance, kind: str = "") -> None:
+        kind = kind or instance._meta.verbose_name_plural
         key = (kind, instance.pk)
         if key in self._new or key in self._touched:
             return
@@ -128,7 +137,8 @@ class CrmImportSummary:
 
     @property
     def is_unchanged(self) -> bool:
-        return not self.changes.created and not self.changes.updated
+        changes = self.changes
+        return not (changes.created or changes.updated or changes.removed)
 
 
 @dataclass(frozen=True)
@@ -518,6 +528,7 @@ def import_crm_export(
             changes=summary.changes,
             progress=progress,
         )
+        deals_imported.send(sender=Deal, source=source, changes=summary.changes)
 
     summary.account_count = len(accounts)
     summary.person_count = len(people)

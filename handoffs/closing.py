@@ -19,11 +19,11 @@ from django.utils import timezone
 
 from bowtie.models import Deal, Pipeline, Stage, Team, Topic
 from bowtie.notifications import notify
-from bowtie.terms import term_ends_on
 from handoffs import clocks, involvement
 from handoffs.models import Handoff, HandoffRating, HandoffTask, PacketItem
 from handoffs.packets import Assessment, assess_packet
 from handoffs.queries import received_handoffs
+from handoffs.renewals import first_renewal_stage, renewal_of
 from handoffs.services import ActionRefused
 
 logger = logging.getLogger(__name__)
@@ -168,30 +168,10 @@ def open_implementation_handoff(deal: Deal, now) -> Handoff:
 
 
 def create_renewal(deal: Deal) -> Deal:
-    pipeline = Pipeline.objects.filter(
-        kind=Pipeline.Kind.RENEWALS, is_default=True
-    ).first()
-    first_stage = (
-        pipeline and pipeline.stages.filter(outcome=Stage.Outcome.OPEN).first()
-    )
-    if first_stage is None:
-        # Raised inside the close's transaction: the deal stays open.
-        raise ActionRefused(
-            "No default Renewals pipeline with an open stage: set one up in the "
-            "admin (Pipelines) before closing deals won."
-        )
-    return Deal.objects.create(
-        name=f"Renewal: {deal.name}",
-        account=deal.account,
-        owner=deal.account.owner if deal.account and deal.account.owner else deal.owner,
-        pipeline=pipeline,
-        stage=first_stage,
-        product=deal.product,
-        amount=deal.amount,
-        term_months=deal.term_months,
-        expected_close_on=term_ends_on(deal.closed_on, deal.term_months),
-        renews=deal,
-    )
+    # Raised inside the close's transaction, a refusal leaves the deal open.
+    renewal = renewal_of(deal, first_renewal_stage())
+    renewal.save()
+    return renewal
 
 
 def can_work_received_handoff(handoff: Handoff, actor) -> bool:

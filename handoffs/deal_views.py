@@ -31,6 +31,7 @@ from handoffs.closing import (
 from handoffs.forms import packet_from_post
 from handoffs.models import Handoff, HandoffRating
 from handoffs.packets import assess_packet
+from handoffs.prefill import prefilled_packet
 from handoffs.queries import dashboard_teams, received_handoffs, visible_deals
 from handoffs.services import ActionRefused
 from handoffs.timeline import handoff_timeline
@@ -70,28 +71,10 @@ def item_views(items, packet: dict, missing_keys: set) -> list[dict]:
     return views
 
 
-def prefilled(deal) -> dict:
-    """What Bowtie already knows, for a packet nobody has started."""
-    history = [f"{deal.name}"]
-    if deal.engaged_on:
-        history.append(f"engaged on {deal.engaged_on:%d %b %Y}")
-    if deal.product:
-        history.append(f"for {deal.product}")
-    if deal.amount:
-        history.append(f"at {deal.amount}")
-    stakeholders = []
-    if deal.account is not None:
-        stakeholders = [
-            {"person": str(contact), "role": "", "sentiment": ""}
-            for contact in deal.account.contacts.all()[:10]
-        ]
-    return {"deal_history": ", ".join(history) + ".", "stakeholders": stakeholders}
-
-
 def packet_context(deal):
     items = packet_items()
     # A packet nobody started is shown, and measured, as Bowtie prefills it.
-    packet = deal.packet or prefilled(deal)
+    packet = deal.packet or prefilled_packet(deal)
     assessment = assess_packet(items, packet)
     missing_keys = {missing.key for missing in assessment.missing}
     sections = []

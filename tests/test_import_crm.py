@@ -62,6 +62,7 @@ def test_crm_import_creates_accounts_people_teams_products_and_deals(db, tmp_pat
         "teams": 2,
         "people": 2,
         "deals": 3,
+        "renewals": 1,
     }
     assert (labs.parent.name, labs.parent.industry, labs.parent.country) == (
         "Acme",
@@ -86,6 +87,56 @@ def test_crm_import_creates_accounts_people_teams_products_and_deals(db, tmp_pat
         None,
     )
     assert (lost.amount, lost.closed_on) == (None, date(2017, 3, 1))
+
+
+def test_crm_import_keeps_a_won_deal_as_history_with_packet_and_renewal(db, tmp_path):
+    folder = write_export(tmp_path)
+
+    import_crm_export(folder, email_domain="crm.example")
+
+    won = Deal.objects.get(external_id="OPP1")
+    renewal = won.renewal
+    assert won.packet == {
+        "deal_history": "GTX Pro for Acme Labs, engaged on 02 Jan 2017, at "
+        "$4,500.00. Owned by Zoë Ångström (Mara Lind's team). From maven as OPP1. "
+        "The account's first closed deal.",
+        "risks": "Acme Labs is a subsidiary of Acme: decisions may need the parent "
+        "company too.",
+        "timeline": [
+            {"event": "First engaged", "on": "2017-01-02"},
+            {"event": "Contract signed", "on": "2017-02-03"},
+            {"event": "Term ends", "on": "2018-02-02"},
+        ],
+    }
+    # History, risks and timeline of the seven required items.
+    assert won.packet_completeness == 42
+    assert (renewal.pipeline.kind, renewal.stage.outcome, renewal.is_historical) == (
+        "renewals",
+        "open",
+        True,
+    )
+    assert (renewal.expected_close_on, renewal.amount, renewal.owner) == (
+        date(2018, 2, 2),
+        Money("4500", "USD"),
+        won.owner,
+    )
+    assert Deal.objects.get(external_id="OPP3").packet == {}
+    assert Handoff.objects.count() == 0
+
+
+def test_crm_import_drops_the_renewal_of_a_deal_no_longer_won(db, tmp_path):
+    folder = write_export(tmp_path)
+    import_crm_export(folder)
+    lost_now = SMALL_EXPORT["sales_pipeline.csv"].replace(
+        "Acme Labs,Won,2017-01-02,2017-02-03,4500",
+        "Acme Labs,Lost,2017-01-02,2017-02-03,0",
+    )
+    write_export(tmp_path, sales_pipeline_csv=lost_now)
+
+    again = import_crm_export(folder)
+
+    assert again.changes.removed == {"renewals": 1}
+    assert Deal.objects.filter(pipeline__kind="renewals").count() == 0
 
 
 def test_crm_import_refuses_an_export_with_unknown_references(db, tmp_path):
@@ -163,7 +214,7 @@ def test_maven_import_counts(maven_import, db):
     assert Team.objects.filter(parent__isnull=True).count() == 3
     assert Team.objects.filter(parent__isnull=False, head__isnull=False).count() == 6
     assert Product.objects.count() == 7
-    assert Deal.objects.count() == 8800
+    assert Deal.objects.filter(pipeline__kind="new_business").count() == 8800
     assert Deal.objects.filter(stage__name="Won").count() == 4238
     assert Deal.objects.filter(stage__name="Lost").count() == 2473
     assert Deal.objects.filter(account__isnull=True).count() == 1425
@@ -171,7 +222,48 @@ def test_maven_import_counts(maven_import, db):
         Deal.objects.filter(is_historical=True, external_source="maven").count() == 8800
     )
     assert Handoff.objects.count() == 0
-    assert summary.changes.created.total() == 85 + 41 + 9 + 7 + 8800
+    assert summary.changes.created.total() == 85 + 41 + 9 + 7 + 8800 + 4238
+
+
+@pytest.mark.sample_data
+def test_maven_won_deals_are_history_with_partial_packets_and_renewals(
+    maven_import, db
+):
+    renewals = Deal.objects.filter(pipeline__kind="renewals")
+    isdom = Deal.objects.get(external_id="Z063OYW0")
+    treequote = Deal.objects.get(external_id="TTA9LYBS")
+    golddex = Deal.objects.get(external_id="JXLERZ9O")
+
+    # One open renewal per won deal, history like the deal, no clock anywhere.
+    assert renewals.count() == 4238
+    assert renewals.filter(is_historical=True, stage__outcome="open").count() == 4238
+    assert renewals.values("renews").distinct().count() == 4238
+    assert not renewals.filter(renews__stage__outcome__in=["open", "lost"]).exists()
+    assert Handoff.objects.count() == 0
+    # Every won deal has a derived packet: history and timeline (2 of 7), and
+    # the 738 at a subsidiary the parent company as a risk too (3 of 7).
+    won = Deal.objects.filter(pipeline__kind="new_business", stage__name="Won")
+    assert won.filter(packet_completeness=28).count() == 4238 - 738
+    assert won.filter(packet_completeness=42).count() == 738
+    assert not Deal.objects.filter(stage__name="Lost").exclude(packet={}).exists()
+
+    assert isdom.packet_completeness == 28
+    assert isdom.packet["deal_history"] == (
+        "GTX Pro for Isdom, engaged on 25 Oct 2016, at $4,514.00. Owned by Darcel "
+        "Schlecht (Melvin Marxen's team). From maven as Z063OYW0. Before it the "
+        "account had 4 won and 1 lost deals."
+    )
+    assert isdom.renewal.expected_close_on == date(2018, 3, 10)
+    assert treequote.packet_completeness == 42
+    assert treequote.packet["risks"] == (
+        "Treequote is a subsidiary of Sonron: decisions may need the parent "
+        "company too."
+    )
+    # Signed on the last day of March: the term ends the day before the last
+    # day of March a year on.
+    assert golddex.packet["timeline"][-1] == {"event": "Term ends", "on": "2018-03-30"}
+    assert golddex.renewal.expected_close_on == date(2018, 3, 30)
+    assert golddex.renewal.amount == Money("559", "USD")
 
 
 @pytest.mark.sample_data
@@ -204,7 +296,12 @@ def test_maven_import_values(maven_import, db):
         None,
     )
     assert unmatched.name == "GTX Basic, account not matched yet"
-    assert Deal.objects.filter(product__name="GTX Pro").count() == 1480
+    assert (
+        Deal.objects.filter(
+            product__name="GTX Pro", pipeline__kind="new_business"
+        ).count()
+        == 1480
+    )
     assert Account.objects.get(name="Bluth Company").parent == acme
     assert (acme.industry, acme.country, acme.employee_count, acme.founded_year) == (
         "technology",
@@ -235,7 +332,7 @@ def test_maven_import_twice_changes_nothing(maven_import, db):
     assert again.is_unchanged
     assert (again.account_count, again.person_count, again.team_count) == (85, 41, 9)
     assert (again.product_count, again.deal_count) == (7, 8800)
-    assert Deal.objects.count() == 8800
+    assert Deal.objects.count() == 8800 + 4238
     assert Deal.history.count() == history_count
 
 

@@ -65,4 +65,10 @@ class Command(BaseCommand):
                 f"{kind:>9}: {counts[kind]:>5} in the export, "
                 f"{changes.created[kind]} created, {changes.updated[kind]} updated"
             )
+        # Written by the apps that keep more about won deals, when installed.
+        self.stdout.write(
+            f"{'renewals':>9}: {changes.created['renewals']} created, "
+            f"{changes.removed['renewals']} removed; "
+            f"{changes.updated['packets']} won deals' packets derived"
+        )
         self.stdout.write(f"Imported {folder} in {seconds:.1f} s.")
