@@ -20,6 +20,8 @@ from bowtie.models import (
     Contact,
     Deal,
     Delivery,
+    InboundCrmDelivery,
+    InboundCrmEndpoint,
     JobHeartbeat,
     Notification,
     NotificationPreference,
@@ -296,3 +298,45 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         revoked = revoke_api_tokens(queryset)
         messages.success(request, f"{revoked} token(s) revoked.")
+
+
+@admin.register(InboundCrmEndpoint)
+class InboundCrmEndpointAdmin(SimpleHistoryAdmin):
+    """Where a CRM posts deal updates; the secret is shown to copy into the CRM."""
+
+    list_display = ["name", "slug", "address", "is_active", "created_at"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["address", "created_at"]
+
+    @admin.display(description="Address")
+    def address(self, obj):
+        return f"/api/crm/inbound/{obj.slug}" if obj and obj.slug else ""
+
+
+@admin.register(InboundCrmDelivery)
+class InboundCrmDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: what each CRM sent and what it was answered."""
+
+    list_display = [
+        "delivery_id",
+        "endpoint",
+        "event_type",
+        "outcome",
+        "deal",
+        "received_at",
+        "attempt_count",
+    ]
+    list_filter = ["endpoint", "outcome", "event_type"]
+    search_fields = ["delivery_id", "deal__name", "deal__external_id"]
+    list_select_related = ["endpoint", "deal"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A record of what was received: nobody edits it.
+        return [field.name for field in InboundCrmDelivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+
+# Registered after django-money's exchange admin, which this page replaces.
+from bowtie import admin_rates  # noqa: E402, F401

@@ -11,8 +11,10 @@ e-mail, a product's lookup key, the opportunity id) and written only where a
 value differs, so importing the same export again changes nothing. Deals are
 history: they open no handoffs and start no clocks.
 
-This is the only module that writes these rows for an import; the deal services
-do not exist yet, so it uses the ORM itself. The apps that keep more about
+History is written here with the ORM, in bulk, and not through the live deal
+service (`handoffs.deal_changes`): these deals are closed in their source
+system and pass no gate, and the core domain does not reach into the apps
+above it. The apps that keep more about
 a won deal (its packet, its renewal) hear of the import through
 `deals_imported`, in the same transaction, so they are all or nothing too.
 """

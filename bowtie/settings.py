@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "djmoney",
+    "djmoney.contrib.exchange",
     "django_htmx",
     "bowtie",
     "handoffs",
@@ -127,6 +128,11 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+
+# Deal values in other currencies convert at the rates RevOps keeps in the
+# admin (bowtie.exchange); read fresh each time, so an edit counts at once.
+EXCHANGE_BACKEND = "bowtie.exchange.AdminRatesBackend"
+RATES_CACHE_TIMEOUT = 0
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

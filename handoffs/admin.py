@@ -17,6 +17,7 @@ from handoffs.closing import close_deal_won, packet_items
 from handoffs.models import (
     EscalationRule,
     Handoff,
+    HandoffParticipant,
     ImportMapping,
     LadderStep,
     Lead,
@@ -87,12 +88,24 @@ class MilestoneInline(admin.TabularInline):
     readonly_fields = [
         "label",
         "clock_type",
+        "owed_by",
         "started_at",
         "due_at",
         "met_at",
         "breached_at",
     ]
     fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class ParticipantInline(admin.TabularInline):
+    model = HandoffParticipant
+    extra = 0
+    can_delete = False
+    fields = ["person", "role", "joins_kickoff", "copied_until"]
+    readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -110,7 +123,7 @@ class HandoffAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["kind", "state", "receiving_team"]
     list_select_related = ["receiving_team", "receiver"]
-    inlines = [MilestoneInline]
+    inlines = [MilestoneInline, ParticipantInline]
 
 
 @admin.register(RoutingRule)
@@ -155,9 +168,10 @@ class SlaPolicyAdmin(SimpleHistoryAdmin):
         "label",
         "target",
         "clock_type",
+        "starts_when",
         "is_active",
     ]
-    list_filter = ["handoff_kind", "clock_type", "is_active"]
+    list_filter = ["handoff_kind", "clock_type", "starts_when", "is_active"]
 
     @admin.display(description="Target", ordering="target_seconds")
     def target(self, policy):

@@ -2,11 +2,14 @@
 
 Due times are stored in UTC. A business-time target counts the working hours
 of the receiver's calendar (the receiving team's while nobody owns the
-handoff), an elapsed one counts every second. Whenever a calendar or a policy
+handoff), an elapsed one counts every second. A clock owed by the sender,
+started when the receivers send the work back, counts the sender's calendar
+and answers to the sender's side instead. Whenever a calendar or a policy
 changes, or the receiver does, the open milestones are recomputed.
 """
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
@@ -22,7 +25,7 @@ from bowtie.calendars import (
     calendar_changed,
     calendar_for,
 )
-from bowtie.models import Person, Topic
+from bowtie.models import Person, Team, Topic
 from bowtie.notifications import Notice, in_zone_of, notify_many
 from handoffs.models import (
     ClockType,
@@ -30,6 +33,7 @@ from handoffs.models import (
     Handoff,
     LadderStep,
     Milestone,
+    OwedBy,
     SlaPolicy,
 )
 
@@ -49,19 +53,42 @@ def due_time(
     return started_at + timedelta(seconds=target_seconds)
 
 
-def calendar_of(handoff: Handoff) -> BusinessCalendar:
-    """The calendar a handoff's clocks count: its receiver's, or the team's."""
-    return calendar_for(person=handoff.receiver, team=handoff.receiving_team)
+@dataclass(frozen=True)
+class Side:
+    """The person and team a clock runs against."""
+
+    person: Person | None
+    team: Team | None
 
 
-def policies_for(kind: str, lead_type: str = "") -> list[SlaPolicy]:
+def side_owing(handoff: Handoff, owed_by: str = OwedBy.RECEIVERS) -> Side:
+    if owed_by == OwedBy.SENDER:
+        return Side(handoff.sender, handoff.sending_team)
+    return Side(handoff.receiver, handoff.receiving_team)
+
+
+def calendar_of(handoff: Handoff, owed_by: str = OwedBy.RECEIVERS) -> BusinessCalendar:
+    """The calendar a handoff's clocks count: the person's who owes the work,
+    or their team's."""
+    side = side_owing(handoff, owed_by)
+    return calendar_for(person=side.person, team=side.team)
+
+
+def policies_for(
+    kind: str,
+    lead_type: str = "",
+    starts_when: str = SlaPolicy.StartsWhen.OPENED,
+) -> list[SlaPolicy]:
     """The active targets for a handoff, one per milestone key.
 
     A policy for the specific lead type wins over the one for every type.
     """
     chosen: dict[str, SlaPolicy] = {}
     policies = SlaPolicy.objects.filter(
-        lead_type__in=[lead_type, ""], handoff_kind=kind, is_active=True
+        lead_type__in=[lead_type, ""],
+        handoff_kind=kind,
+        starts_when=starts_when,
+        is_active=True,
     ).prefetch_related(
         Prefetch(
             "ladder",
@@ -75,7 +102,11 @@ def policies_for(kind: str, lead_type: str = "") -> list[SlaPolicy]:
 
 
 def start_clocks(
-    handoff: Handoff, lead_type: str, now, policies: list[SlaPolicy] | None = None
+    handoff: Handoff,
+    lead_type: str,
+    now,
+    policies: list[SlaPolicy] | None = None,
+    owed_by: str = OwedBy.RECEIVERS,
 ) -> list[Milestone]:
     """Start one milestone per active target; return them as stored.
 
@@ -85,13 +116,14 @@ def start_clocks(
         policies = policies_for(handoff.kind, lead_type)
     # Read only when a target counts business time: elapsed clocks need none.
     needs_calendar = any(p.clock_type == ClockType.BUSINESS for p in policies)
-    calendar = calendar_of(handoff) if needs_calendar else None
+    calendar = calendar_of(handoff, owed_by) if needs_calendar else None
     milestones = [
         Milestone(
             handoff=handoff,
             key=policy.milestone_key,
             label=policy.label,
             clock_type=policy.clock_type,
+            owed_by=owed_by,
             target_seconds=policy.target_seconds,
             policy=policy,
             started_at=now,
@@ -169,7 +201,7 @@ def meet_milestone(handoff: Handoff, key: str, now) -> bool:
     milestone.met_at = now
     if milestone.due_at < now and milestone.breached_at is None:
         milestone.breached_at = now
-        milestone.owner_at_breach_id = handoff.receiver_id
+        milestone.owner_at_breach = side_owing(handoff, milestone.owed_by).person
         changed += ["breached_at", "owner_at_breach"]
     # A save, not an update, so the audit history records the stop.
     milestone.save(update_fields=changed)
@@ -219,7 +251,11 @@ def record_breaches(milestone_ids: list[int], now) -> list[int]:
                 due_at__lte=now,
             )
             .select_related(
-                "handoff__receiver", "handoff__receiving_team__head", "handoff__lead"
+                "handoff__receiver",
+                "handoff__receiving_team__head",
+                "handoff__sender",
+                "handoff__sending_team__head",
+                "handoff__lead",
             )
             .order_by("pk")
         )
@@ -228,7 +264,9 @@ def record_breaches(milestone_ids: list[int], now) -> list[int]:
 
         for milestone in milestones:
             milestone.breached_at = now
-            milestone.owner_at_breach = milestone.handoff.receiver
+            milestone.owner_at_breach = side_owing(
+                milestone.handoff, milestone.owed_by
+            ).person
         Milestone.objects.bulk_update(milestones, ["breached_at", "owner_at_breach"])
         # A bulk update, which the audit history cannot see by itself.
         Milestone.history.bulk_history_create(milestones, update=True)
@@ -238,12 +276,13 @@ def record_breaches(milestone_ids: list[int], now) -> list[int]:
     return [milestone.pk for milestone in milestones]
 
 
-def answerable_person(handoff: Handoff) -> Person | None:
-    """Who answers for a handoff now: an active receiver, or the team's head."""
-    for person in (
-        handoff.receiver,
-        handoff.receiving_team.head if handoff.receiving_team else None,
-    ):
+def answerable_person(
+    handoff: Handoff, owed_by: str = OwedBy.RECEIVERS
+) -> Person | None:
+    """Who answers for a clock now: the active person who owes the work, or
+    their team's head."""
+    side = side_owing(handoff, owed_by)
+    for person in (side.person, side.team.head if side.team else None):
         if person is not None and person.is_active:
             return person
     return None
@@ -252,7 +291,7 @@ def answerable_person(handoff: Handoff) -> Person | None:
 def breach_notice(milestone: Milestone, now) -> Notice | None:
     """What the owner (or the team's head) is told when the clock ran out."""
     handoff = milestone.handoff
-    recipient = answerable_person(handoff)
+    recipient = answerable_person(handoff, milestone.owed_by)
     if recipient is None:
         return None
     late = now - milestone.due_at
@@ -287,7 +326,13 @@ def recompute_due_times(milestones, now) -> int:
     open_milestones = list(
         milestones.filter(met_at__isnull=True, breached_at__isnull=True)
         .select_for_update(of=("self",))
-        .select_related("policy", "handoff__receiver__team", "handoff__receiving_team")
+        .select_related(
+            "policy",
+            "handoff__receiver__team",
+            "handoff__receiving_team",
+            "handoff__sender__team",
+            "handoff__sending_team",
+        )
         .order_by("pk")
     )
     calendars = calendars_of(open_milestones)
@@ -302,7 +347,7 @@ def recompute_due_times(milestones, now) -> int:
             milestone.started_at,
             milestone.target_seconds,
             milestone.clock_type,
-            calendars[calendar_key(milestone.handoff)],
+            calendars[calendar_key(milestone)],
         )
         if due_at != milestone.due_at:
             milestone.due_at = due_at
@@ -323,18 +368,21 @@ def recompute_due_times(milestones, now) -> int:
     return len(moved)
 
 
-def calendar_key(handoff: Handoff) -> tuple:
-    # What `calendar_of` reads: handoffs that share both share a calendar.
+def calendar_key(milestone: Milestone) -> tuple:
+    # What `calendar_of` reads: clocks owed by one person and team share one.
+    handoff = milestone.handoff
+    if milestone.owed_by == OwedBy.SENDER:
+        return (handoff.sender_id, handoff.sending_team_id)
     return (handoff.receiver_id, handoff.receiving_team_id)
 
 
 def calendars_of(milestones: list[Milestone]) -> dict[tuple, BusinessCalendar]:
-    """One calendar per receiver and team among the milestones, read once."""
+    """One calendar per owing person and team among the milestones, read once."""
     calendars = {}
     for milestone in milestones:
-        key = calendar_key(milestone.handoff)
+        key = calendar_key(milestone)
         if key not in calendars:
-            calendars[key] = calendar_of(milestone.handoff)
+            calendars[key] = calendar_of(milestone.handoff, milestone.owed_by)
     return calendars
 
 
@@ -350,8 +398,7 @@ def reschedule_waiting_steps(milestones: list[Milestone], calendars: dict) -> No
     )
     for step in waiting:
         milestone = by_id[step.milestone_id]
-        handoff = milestone.handoff
-        calendar = calendars[calendar_key(handoff)]
+        calendar = calendars[calendar_key(milestone)]
         step.due_at = ladder_step_due_at(milestone, step.rule, calendar)
         step.rule_text = str(step.rule)
     LadderStep.objects.bulk_update(waiting, ["due_at", "rule_text"], batch_size=500)
@@ -364,12 +411,16 @@ def open_business_milestones(*, teams=(), people=(), everyone=False):
     )
     if everyone:
         return running
-    # The clocks count the receiver's own hours, or the receiving team's:
+    # The clocks count the owing person's own hours, or their team's:
     # `calendar_of` reads no other team.
     team_ids = [team.pk for team in teams]
     person_ids = [person.pk for person in people]
+    receivers = Q(handoff__receiver__in=person_ids) | Q(
+        handoff__receiving_team__in=team_ids
+    )
+    sender = Q(handoff__sender__in=person_ids) | Q(handoff__sending_team__in=team_ids)
     return running.filter(
-        Q(handoff__receiver__in=person_ids) | Q(handoff__receiving_team__in=team_ids)
+        (Q(owed_by=OwedBy.RECEIVERS) & receivers) | (Q(owed_by=OwedBy.SENDER) & sender)
     )
 
 

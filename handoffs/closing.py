@@ -1,12 +1,15 @@
 """Close a deal won: the packet gate, then the handoff and the renewal, once.
 
 `close_deal_won` is the one way a live deal reaches Closed Won. The deal page
-and the admin's deal form call it; a deal API, an import of live deals or a
-CRM webhook must call it too (none of them moves a deal to Won yet). It
+and the admin's deal form call it; the deals API, the import of deal updates
+and the inbound CRM webhook reach it through `handoffs.deal_changes`. It
 refuses a deal whose packet lacks a required item and names each one. Run
 twice, at once or by a retried webhook, it changes nothing the second time:
 the deal row is locked for the close, and the database holds one
 implementation handoff per deal and one renewal.
+
+After the close, the receivers accept or send the handoff back; a send-back
+starts the AE's own clock until they send it again.
 """
 
 import logging
@@ -15,12 +18,21 @@ from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from bowtie.models import Deal, Pipeline, Stage, Team, Topic
-from bowtie.notifications import notify
+from bowtie.notifications import Notice, notify, notify_many
 from handoffs import clocks, involvement
-from handoffs.models import Handoff, HandoffRating, HandoffTask, PacketItem
+from handoffs.models import (
+    Handoff,
+    HandoffParticipant,
+    HandoffRating,
+    HandoffTask,
+    OwedBy,
+    PacketItem,
+    SlaPolicy,
+)
 from handoffs.packets import Assessment, assess_packet
 from handoffs.queries import received_handoffs
 from handoffs.renewals import first_renewal_stage, renewal_of
@@ -132,7 +144,8 @@ def implementation_team() -> Team | None:
 
 def open_implementation_handoff(deal: Deal, now) -> Handoff:
     team = implementation_team()
-    model = involvement.involvement_for(deal)
+    value = involvement.annual_value_in_euros(deal)
+    model = involvement.involvement_for(deal, value)
     handoff = Handoff.objects.create(
         kind=KIND,
         deal=deal,
@@ -142,6 +155,7 @@ def open_implementation_handoff(deal: Deal, now) -> Handoff:
         opened_at=now,
         packet=deal.packet,
         involvement=model,
+        annual_value_eur=value,
     )
     milestones = clocks.start_clocks(handoff, "", now)
     kickoff = next((m for m in milestones if m.key == "kickoff_scheduled"), None)
@@ -153,6 +167,15 @@ def open_implementation_handoff(deal: Deal, now) -> Handoff:
             model, deal, kickoff.due_at if kickoff else now, now
         )
     )
+    HandoffParticipant.objects.bulk_create(
+        HandoffParticipant(
+            handoff=handoff,
+            person=planned.person,
+            role=planned.role,
+            copied_until=planned.copied_until,
+        )
+        for planned in involvement.planned_participants(model, deal, now)
+    )
     if team is not None and team.head is not None:
         notify(
             team.head,
@@ -161,10 +184,14 @@ def open_implementation_handoff(deal: Deal, now) -> Handoff:
             subject=f"Closed won, for implementation: {deal.name}",
             body=f"{deal.owner or 'Sales'} closed {deal.name}; the packet is "
             "complete and the first clocks are running.",
-            url="",
+            url=handoff_path(handoff),
             now=now,
         )
     return handoff
+
+
+def handoff_path(handoff: Handoff) -> str:
+    return reverse("handoff-detail", args=[handoff.pk])
 
 
 def create_renewal(deal: Deal) -> Deal:
@@ -194,20 +221,29 @@ def accept_implementation_handoff(handoff: Handoff, actor, now=None) -> Handoff:
         handoff.receiver = actor
     handoff.save()
     clocks.meet_milestone(handoff, "ae_briefing", now)
+    copy_participants(
+        handoff, "accepted", f"{actor} accepted the handoff.", now, told=[actor]
+    )
     logger.info("handoff %s accepted by person %s", handoff.pk, actor.pk)
     return handoff
 
 
 @transaction.atomic
 def reject_implementation_handoff(handoff: Handoff, actor, reason: str, now=None):
-    """Send the packet back to the AE, with the reason, for completion."""
+    """Send the packet back to the AE, with the reason and a clock to answer it.
+
+    The receivers' running clocks end without a verdict, as they no longer
+    owe the work; the history keeps them. The AE's clock (the policies that
+    start when a handoff is sent back) runs on the AE's calendar until they
+    send it again.
+    """
     now = now or timezone.now()
     reason = reason.strip()
     if not reason:
         raise ActionRefused("Say what is missing or wrong: the AE reads it.")
     handoff = (
         Handoff.objects.select_for_update(of=("self",))
-        .select_related("deal__owner")
+        .select_related("deal__owner", "sender", "sending_team")
         .get(pk=handoff.pk)
     )
     if not can_work_received_handoff(handoff, actor):
@@ -219,26 +255,134 @@ def reject_implementation_handoff(handoff: Handoff, actor, reason: str, now=None
     handoff.rejection_reason = reason
     handoff.closed_at = now
     handoff.save()
-    # The work is back with sales: the receivers' clocks stop here.
-    for milestone in handoff.milestones.filter(met_at__isnull=True):
-        milestone.met_at = now
-        milestone.save(update_fields=["met_at"])
-        clocks.close_waiting_steps(
-            milestone, now, "Not needed: the handoff was sent back to sales."
-        )
+    running = handoff.milestones.filter(
+        owed_by=OwedBy.RECEIVERS, met_at__isnull=True, breached_at__isnull=True
+    )
+    # One by one, so the audit history records each clock that ended.
+    for milestone in running:
+        milestone.delete()
+    start_sender_clocks(handoff, now)
+
     owner = handoff.deal.owner
     if owner is not None:
         notify(
             owner,
-            event_key=f"handoff:{handoff.pk}:rejected",
+            event_key=f"handoff:{handoff.pk}:rejected:{now.isoformat()}",
             topic=Topic.REASSIGNMENT,
             subject=f"Handoff sent back: {handoff.deal.name}",
-            body=f"{actor} sent the implementation handoff back: {reason}",
-            url="",
+            body=f"{actor} sent the implementation handoff back: {reason} "
+            "Complete the packet on the deal page and send it again.",
+            url=reverse("deal-detail", args=[handoff.deal_id]),
             now=now,
         )
+    copy_participants(
+        handoff, "sent back", f"{actor} sent it back: {reason}", now, told=[owner]
+    )
     logger.info("handoff %s rejected by person %s", handoff.pk, actor.pk)
     return handoff
+
+
+def start_sender_clocks(handoff: Handoff, now) -> None:
+    """Start, or start again after an earlier send-back, the sender's clocks."""
+    policies = clocks.policies_for(
+        handoff.kind, starts_when=SlaPolicy.StartsWhen.SENT_BACK
+    )
+    # A second send-back starts them anew: one milestone per key, and the
+    # audit history keeps the first.
+    for earlier in handoff.milestones.filter(owed_by=OwedBy.SENDER):
+        earlier.delete()
+    clocks.start_clocks(handoff, "", now, policies=policies, owed_by=OwedBy.SENDER)
+
+
+def can_resubmit(handoff: Handoff, actor) -> bool:
+    """The deal's owner or the sender, or their manager, sends it again."""
+    deal = handoff.deal
+    people = {deal.owner, handoff.sender} - {None}
+    return actor in people or any(person.manager_id == actor.pk for person in people)
+
+
+@transaction.atomic
+def resubmit_implementation_handoff(handoff: Handoff, actor, now=None) -> Handoff:
+    """The AE sends a sent-back handoff again, its packet complete this time.
+
+    The AE's clock stops; the receivers get the new packet and fresh clocks
+    for the milestones they had not met.
+    """
+    now = now or timezone.now()
+    handoff = Handoff.objects.select_for_update(of=("self",)).get(pk=handoff.pk)
+    if handoff.state != Handoff.State.REJECTED:
+        raise ActionRefused("Only a handoff sent back can be sent again.")
+    if not can_resubmit(handoff, actor):
+        raise ActionRefused("Only the deal's AE or their manager sends it again.")
+    deal = handoff.deal
+    assessment = assess_deal_packet(deal)
+    if not assessment.is_complete:
+        raise PacketIncomplete(assessment)
+
+    handoff.resubmit()
+    handoff.packet = deal.packet
+    handoff.closed_at = None
+    handoff.accepted_at = None
+    handoff.save()
+    for milestone in handoff.milestones.filter(owed_by=OwedBy.SENDER):
+        clocks.meet_milestone(handoff, milestone.key, now)
+    done = set(handoff.milestones.values_list("key", flat=True))
+    policies = [
+        policy
+        for policy in clocks.policies_for(handoff.kind)
+        if policy.milestone_key not in done
+    ]
+    clocks.start_clocks(handoff, "", now, policies=policies)
+    Deal.objects.filter(pk=deal.pk).update(
+        packet_completeness=assessment.completeness, updated_at=now
+    )
+
+    for person in receivers_to_tell(handoff):
+        notify(
+            person,
+            event_key=f"handoff:{handoff.pk}:resubmitted:{now.isoformat()}",
+            topic=Topic.NEW_WORK,
+            subject=f"Handoff sent again: {deal.name}",
+            body=f"{actor} completed the packet after: {handoff.rejection_reason}",
+            url=handoff_path(handoff),
+            now=now,
+        )
+    copy_participants(
+        handoff,
+        "sent again",
+        f"{actor} sent it again.",
+        now,
+        told=[actor, *receivers_to_tell(handoff)],
+    )
+    logger.info("handoff %s sent again by person %s", handoff.pk, actor.pk)
+    return handoff
+
+
+def receivers_to_tell(handoff: Handoff) -> list:
+    team = handoff.receiving_team
+    head = team.head if team is not None else None
+    return [person for person in {handoff.receiver, head} - {None} if person.is_active]
+
+
+def copy_participants(handoff: Handoff, what: str, body: str, now, told=()) -> None:
+    """Tell the participants still copied what happened, but not twice those
+    `told` directly."""
+    participants = handoff.participants.select_related("person").exclude(
+        person__in=[person for person in told if person is not None]
+    )
+    notices = [
+        Notice(
+            participant.person,
+            event_key=f"handoff:{handoff.pk}:{what}:{now.isoformat()}:copy",
+            topic=Topic.NEW_WORK,
+            subject=f"Handoff {what}: {handoff.deal or handoff.subject}",
+            body=body,
+            url=handoff_path(handoff),
+        )
+        for participant in participants
+        if participant.is_copied_at(now) and participant.person.is_active
+    ]
+    notify_many(notices, now)
 
 
 @transaction.atomic

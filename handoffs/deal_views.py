@@ -26,10 +26,11 @@ from handoffs.closing import (
     packet_items,
     rate_handoff,
     reject_implementation_handoff,
+    resubmit_implementation_handoff,
     save_deal_packet,
 )
 from handoffs.forms import packet_from_post
-from handoffs.models import Handoff, HandoffRating
+from handoffs.models import Handoff, HandoffRating, OwedBy
 from handoffs.packets import assess_packet
 from handoffs.prefill import prefilled_packet
 from handoffs.queries import dashboard_teams, received_handoffs, visible_deals
@@ -86,11 +87,26 @@ def packet_context(deal):
     return {"sections": sections, "assessment": assessment}
 
 
+def packet_is_open(deal, handoff) -> bool:
+    """A live new-business deal takes packet edits while open, and once won
+    only while the receivers have sent its handoff back."""
+    if deal.is_historical or deal.pipeline.kind != Pipeline.Kind.NEW_BUSINESS:
+        return False
+    if deal.stage.outcome == Stage.Outcome.OPEN:
+        return True
+    return handoff is not None and handoff.state == Handoff.State.REJECTED
+
+
+def implementation_handoff(deal):
+    return Handoff.objects.filter(deal=deal, kind=KIND).first()
+
+
 @person_required()
 def deal_detail(request, person, pk):
     deal = get_visible_deal(person, pk)
+    handoff = implementation_handoff(deal)
     if request.method == "POST":
-        if deal.stage.outcome != Stage.Outcome.OPEN or deal.is_historical:
+        if not packet_is_open(deal, handoff):
             messages.error(request, "This deal is closed: its packet is final.")
             return redirect("deal-detail", pk=pk)
         save_deal_packet(deal, packet_from_post(packet_items(), request.POST), person)
@@ -104,14 +120,16 @@ def deal_detail(request, person, pk):
         messages.success(request, "Draft saved.")
         return redirect("deal-detail", pk=pk)
 
+    is_sent_back = handoff is not None and handoff.state == Handoff.State.REJECTED
     context = {
         "deal": deal,
         "is_won": deal.stage.outcome == Stage.Outcome.WON,
-        # Only a live new-business deal still open takes edits and closes.
-        "is_editable": deal.stage.outcome == Stage.Outcome.OPEN
-        and not deal.is_historical
-        and deal.pipeline.kind == Pipeline.Kind.NEW_BUSINESS,
-        "handoff": Handoff.objects.filter(deal=deal, kind=KIND).first(),
+        "is_editable": packet_is_open(deal, handoff),
+        "is_sent_back": is_sent_back,
+        "sender_clocks": handoff.milestones.filter(owed_by=OwedBy.SENDER)
+        if is_sent_back
+        else [],
+        "handoff": handoff,
         **packet_context(deal),
     }
     return render(request, "handoffs/deal_detail.html", context)
@@ -137,6 +155,28 @@ def deal_close_won(request, person, pk):
             f"Closed won. The implementation handoff is open; the renewal "
             f"“{result.renewal.name}” is due {result.renewal.expected_close_on}.",
         )
+    return redirect("deal-detail", pk=pk)
+
+
+@require_POST
+@person_required()
+def deal_send_again(request, person, pk):
+    deal = get_visible_deal(person, pk)
+    handoff = implementation_handoff(deal)
+    if handoff is None or not packet_is_open(deal, handoff):
+        messages.error(request, "Nothing to send again: no handoff was sent back.")
+        return redirect("deal-detail", pk=pk)
+    save_deal_packet(deal, packet_from_post(packet_items(), request.POST), person)
+    try:
+        resubmit_implementation_handoff(handoff, person)
+    except PacketIncomplete as refused:
+        messages.error(request, "Not sent: the packet still lacks required items.")
+        for missing in refused.assessment.missing:
+            messages.error(request, missing.text)
+    except ActionRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, "Sent again to implementation, with fresh clocks.")
     return redirect("deal-detail", pk=pk)
 
 
@@ -201,6 +241,7 @@ def handoff_detail(request, person, pk):
         "timeline": handoff_timeline(handoff),
         "rating": rating,
         "tasks": handoff.tasks.select_related("owner"),
+        "participants": handoff.participants.select_related("person"),
         "involvement": involvement.LABELS.get(handoff.involvement, ""),
         "dimensions": [
             (name, label, str(getattr(rating, name)) if rating else "")

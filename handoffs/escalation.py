@@ -15,7 +15,7 @@ from django.db import transaction
 from bowtie.models import Person, Topic
 from bowtie.notifications import in_zone_of, notify
 from handoffs import clocks
-from handoffs.models import EscalationRule, Handoff, LadderStep, Milestone
+from handoffs.models import EscalationRule, LadderStep, Milestone
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,9 @@ def take_step(step_id: int, now) -> bool:
                 "milestone__handoff__receiver__manager",
                 "milestone__handoff__receiving_team__head",
                 "milestone__handoff__receiving_team__parent__head",
+                "milestone__handoff__sender__manager",
+                "milestone__handoff__sending_team__head",
+                "milestone__handoff__sending_team__parent__head",
             )
             .first()
         )
@@ -83,18 +86,17 @@ def active(person: Person | None) -> Person | None:
     return person if person is not None and person.is_active else None
 
 
-def manager_of(handoff: Handoff) -> Person | None:
-    """The receiver's active manager; the team's head when there is none."""
-    receiver = handoff.receiver
-    if receiver is not None and active(receiver.manager):
-        return receiver.manager
-    team = handoff.receiving_team
-    return active(team.head) if team is not None else None
+def manager_of(milestone: Milestone) -> Person | None:
+    """The owing person's active manager; the team's head when there is none."""
+    side = clocks.side_owing(milestone.handoff, milestone.owed_by)
+    if side.person is not None and active(side.person.manager):
+        return side.person.manager
+    return active(side.team.head) if side.team is not None else None
 
 
-def head_above(handoff: Handoff, manager: Person | None) -> Person | None:
+def head_above(milestone: Milestone, manager: Person | None) -> Person | None:
     """The head of the team, or of its parent team when that is the manager."""
-    team = handoff.receiving_team
+    team = clocks.side_owing(milestone.handoff, milestone.owed_by).team
     if team is None:
         return None
     if active(team.head) and team.head != manager:
@@ -119,9 +121,9 @@ def warn(step: LadderStep, now) -> str:
     if now >= milestone.due_at:
         # Only after downtime: the breach notice says more than a warning would.
         return passed("Skipped: the clock had run out before the warning was sent.")
-    recipient = owner_of(handoff)
+    recipient = owner_of(handoff, milestone.owed_by)
     if recipient is None:
-        return passed("Nobody to warn: no active receiver and no team head.")
+        return passed("Nobody to warn: nobody active owes it and no team head.")
 
     minutes_left = max(1, int((milestone.due_at - now).total_seconds() // 60))
     notify(
@@ -140,11 +142,12 @@ def warn(step: LadderStep, now) -> str:
 def notify_manager(step: LadderStep, now) -> str:
     milestone = step.milestone
     handoff = milestone.handoff
-    manager = manager_of(handoff)
+    manager = manager_of(milestone)
     if manager is None:
         return passed("Nobody to tell: no active manager and no team head.")
 
-    whose = f" ({handoff.receiver} has it)" if handoff.receiver else " (unassigned)"
+    owing = clocks.side_owing(handoff, milestone.owed_by).person
+    whose = f" ({owing} has it)" if owing else " (unassigned)"
     notify(
         manager,
         event_key=f"ladder:{step.pk}",
@@ -188,7 +191,7 @@ def reassign(step: LadderStep, now) -> str:
 def escalate(step: LadderStep, now) -> str:
     milestone = step.milestone
     handoff = milestone.handoff
-    head = head_above(handoff, manager_of(handoff))
+    head = head_above(milestone, manager_of(milestone))
     if head is None:
         return passed("Nobody to escalate to: the team has no active head.")
 
@@ -198,7 +201,8 @@ def escalate(step: LadderStep, now) -> str:
         topic=Topic.ESCALATION,
         subject=f"Escalation: {milestone.label} for {handoff.subject}",
         body=overdue_text(milestone, head, now)
-        + f". Owner: {handoff.receiver or 'nobody'}; the manager was told "
+        + f". Owner: {clocks.side_owing(handoff, milestone.owed_by).person or 'nobody'}"
+        "; the manager was told "
         "at the due time.",
         url=clocks.handoff_url(handoff),
         now=now,

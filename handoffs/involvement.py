@@ -6,12 +6,16 @@ pre-sale CS above EUR 50,000 (the CSM joins as well). Each model becomes
 concrete tasks with owners and due times on the handoff.
 
 The bands are half-open: EUR 10,000 exactly is a warm overlay, EUR 50,000
-exactly too; above it is pre-sale CS.
+exactly too; above it is pre-sale CS. A deal in another currency converts at
+the rate RevOps keeps (bowtie.exchange) on the day it closes; without a rate
+it gets the default model, and the handoff says why.
 """
 
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+
+from bowtie.exchange import in_euros
 
 CLEAN_BREAK_BELOW = Decimal("10000")
 PRE_SALE_CS_ABOVE = Decimal("50000")
@@ -35,18 +39,18 @@ class PlannedTask:
 
 
 def annual_value_in_euros(deal) -> Decimal | None:
-    """The deal's amount per year in EUR; None when it cannot be told."""
-    if deal.amount is None or str(deal.amount.currency) != "EUR":
-        # TODO(involvement): amounts in other currencies need the rate stored
-        # when the deal was created; until ownership thresholds keep rates,
-        # such deals get the default model.
+    """The deal's amount per year in EUR; None without an amount or a rate."""
+    euros = in_euros(deal.amount)
+    if euros is None:
         return None
     months = deal.term_months or 12
-    return deal.amount.amount * 12 / months
+    return round(euros.amount * 12 / months, 2)
 
 
-def involvement_for(deal) -> str:
-    value = annual_value_in_euros(deal)
+def involvement_for(deal, value: Decimal | None = None) -> str:
+    """The model for the deal's annual value in EUR (computed when not given)."""
+    if value is None:
+        value = annual_value_in_euros(deal)
     if value is None:
         return WARM_OVERLAY
     if value < CLEAN_BREAK_BELOW:
@@ -73,3 +77,25 @@ def planned_tasks(model: str, deal, kickoff_due_at, now) -> list[PlannedTask]:
     if model == PRE_SALE_CS:
         tasks.insert(0, PlannedTask("CSM joins the kickoff", csm, kickoff_due_at))
     return tasks
+
+
+@dataclass(frozen=True)
+class PlannedParticipant:
+    person: object
+    role: str
+    copied_until: object
+
+
+def planned_participants(model: str, deal, now) -> list[PlannedParticipant]:
+    """Who stays in the handoff without owning it: nobody on a clean break."""
+    ae = deal.owner
+    csm = deal.account.owner if deal.account is not None else None
+    participants = []
+    if model in (WARM_OVERLAY, PRE_SALE_CS) and ae is not None:
+        participants.append(
+            PlannedParticipant(ae, "sales_overlay", now + OVERLAY_PERIOD)
+        )
+    # The CSM was in before the sale and stays in until the handoff ends.
+    if model == PRE_SALE_CS and csm is not None and csm != ae:
+        participants.append(PlannedParticipant(csm, "pre_sale_cs", None))
+    return participants

@@ -17,6 +17,11 @@ urlpatterns = [
     path("deals/<int:pk>/", deal_views.deal_detail, name="deal-detail"),
     path("deals/<int:pk>/close-won/", deal_views.deal_close_won, name="deal-close-won"),
     path(
+        "deals/<int:pk>/send-again/",
+        deal_views.deal_send_again,
+        name="deal-send-again",
+    ),
+    path(
         "implementation/",
         deal_views.implementation_queue,
         name="implementation-queue",

@@ -58,11 +58,15 @@ def _default_configuration(request):
     implementation = importlib.import_module(
         "handoffs.migrations.0015_sales_to_implementation_defaults"
     )
+    resubmission = importlib.import_module(
+        "handoffs.migrations.0021_packet_resubmission_clock"
+    )
     defaults.create_defaults(apps, None)
     ladders.create_ladders(apps, None)
     business_time.count_business_time(apps, None)
     pipelines.create_pipelines(apps, None)
     implementation.create_defaults(apps, None)
+    resubmission.create_resubmission_clock(apps, None)
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ def test_ae_is_refused_then_closes_and_implementation_finds_the_handoff(
 
     # Prefilled from what Bowtie knows: the origin and the account's contact.
     expect(page.get_by_label("How the deal came about")).to_have_value(
-        "Globex platform, at €24,000.00."
+        "Globex platform, at €24,000.00. Owned by Alex Andersen (Enterprise AEs)."
     )
     expect(page.locator("[name='stakeholders-0-person']")).to_have_value("Ada Lind")
     fill_row(page, "stakeholders", 0, {"role": "champion", "sentiment": "positive"})

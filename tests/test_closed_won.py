@@ -3,15 +3,18 @@
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
 from django.db import connection
 from django.urls import reverse
+from djmoney.contrib.exchange.models import Rate
 from djmoney.money import Money
 
-from bowtie.models import Deal, Notification, Pipeline, Stage, Team
+from bowtie.exchange import in_euros, rates_backend
+from bowtie.models import Deal, Notification, Pipeline, Stage, Team, WorkingPeriod
 from handoffs import quality
 from handoffs.closing import (
     PacketIncomplete,
@@ -20,45 +23,30 @@ from handoffs.closing import (
     close_deal_won,
     rate_handoff,
     reject_implementation_handoff,
+    resubmit_implementation_handoff,
     save_deal_packet,
 )
 from handoffs.escalation import sweep
 from handoffs.models import Handoff, Milestone
 from handoffs.packets import assess_packet
 from handoffs.services import ActionRefused
+from tests.deal_fixtures import COMPLETE_PACKET
 from tests.factories import AccountFactory, PersonFactory, TeamFactory
 
 # 31 January: the renewal lands on a month end.
 NOW = datetime(2027, 1, 31, 10, 0, tzinfo=UTC)
 
-COMPLETE_PACKET = {
-    "deal_history": "Inbound demo request, won on the migration plan.",
-    "goals": [
-        {
-            "metric": "Time to quote",
-            "baseline": "5 days",
-            "target": "1 day",
-            "by_when": "2027-06-30",
-        }
-    ],
-    "stakeholders": [
-        {"person": "Ada Lind", "role": "champion", "sentiment": "positive"},
-        {"person": "Bo Ek", "role": "economic buyer", "sentiment": "neutral"},
-    ],
-    "commitments": [
-        {
-            "commitment": "SSO in the first month",
-            "kind": "explicit",
-            "owner": "Implementation",
-            "due_on": "2027-02-28",
-        }
-    ],
-    "risks": "IT prefers the incumbent.",
-    "technical_requirements": [
-        {"area": "integration", "requirement": "Salesforce sync"},
-    ],
-    "timeline": [{"event": "Board review", "on": "2027-03-15"}],
-}
+
+def form_of(packet: dict) -> dict:
+    """The deal page's fields for a packet: `<key>` and `<key>-<n>-<part>`."""
+    fields = {}
+    for key, value in packet.items():
+        if isinstance(value, str):
+            fields[key] = value
+            continue
+        for number, row in enumerate(value):
+            fields |= {f"{key}-{number}-{part}": text for part, text in row.items()}
+    return fields
 
 
 @pytest.fixture
@@ -500,13 +488,166 @@ def test_warm_overlay_tasks_belong_to_the_ae_at_kickoff_and_for_two_weeks(open_d
     ]
 
 
-def test_sending_back_stops_the_receivers_clocks(won):
+# Sunday 31 January: two working days on the AE's Berlin calendar end on
+# Tuesday at 17:00 there.
+AE_CLOCK_DUE = datetime(2027, 2, 2, 16, 0, tzinfo=UTC)
+
+
+def office_hours(team) -> None:
+    WorkingPeriod.objects.bulk_create(
+        WorkingPeriod(team=team, weekday=day, starts_at=time(9), ends_at=time(17))
+        for day in range(5)
+    )
+
+
+def test_sending_back_ends_the_receivers_clocks_and_starts_the_aes(won):
+    office_hours(won.ae.team)
     reject_implementation_handoff(won.handoff, won.head, "No migration plan.", now=NOW)
 
+    clock = Milestone.objects.get(handoff=won.handoff, met_at=None)
     done = sweep(NOW + timedelta(days=30))
 
-    assert done == {"breaches": 0, "steps": 0}
-    assert not Milestone.objects.filter(handoff=won.handoff, met_at=None).exists()
+    assert (clock.key, clock.owed_by, clock.due_at) == (
+        "packet_resubmitted",
+        "sender",
+        AE_CLOCK_DUE,
+    )
+    # Only the AE's clock ran out; the receivers owed nothing once it went back.
+    assert done == {"breaches": 1, "steps": 1}
+    clock.refresh_from_db()
+    assert clock.owner_at_breach == won.ae
+    assert list(
+        Notification.objects.filter(recipient=won.ae)
+        .order_by("pk")
+        .values_list("subject", flat=True)
+    ) == [
+        "Handoff sent back: Globex platform",
+        "SLA breached: Packet completed and sent again for Globex platform",
+    ]
+    assert not Notification.objects.filter(
+        recipient=won.head, subject__startswith="SLA"
+    ).exists()
+
+
+def test_the_ae_sends_the_completed_packet_again_to_fresh_clocks(won):
+    reject_implementation_handoff(won.handoff, won.head, "Risks are thin.", now=NOW)
+    thin = COMPLETE_PACKET | {"risks": " "}
+    save_deal_packet(won.deal, thin)
+    later = NOW + timedelta(days=1)
+
+    with pytest.raises(PacketIncomplete, match="Risks and politics"):
+        resubmit_implementation_handoff(won.handoff, won.ae, now=later)
+    with pytest.raises(ActionRefused, match="Only the deal's AE"):
+        resubmit_implementation_handoff(won.handoff, won.head, now=later)
+    save_deal_packet(won.deal, COMPLETE_PACKET | {"risks": "IT and finance."})
+    handoff = resubmit_implementation_handoff(won.handoff, won.ae, now=later)
+
+    clocks = {m.key: m for m in handoff.milestones.all()}
+    assert (handoff.state, handoff.packet["risks"]) == ("open", "IT and finance.")
+    assert clocks["packet_resubmitted"].met_at == later
+    assert clocks["ae_briefing"].started_at == later
+    assert clocks["ae_briefing"].due_at == later + timedelta(hours=48)
+    assert Notification.objects.filter(
+        recipient=won.head, subject="Handoff sent again: Globex platform"
+    ).exists()
+    # Sent back a second time, the AE's clock starts again.
+    reject_implementation_handoff(handoff, won.head, "Still thin.", now=later)
+    again = Milestone.objects.get(handoff=handoff, key="packet_resubmitted")
+    assert (again.started_at, again.met_at) == (later, None)
+
+
+def test_the_send_back_page_lets_the_ae_edit_and_send_again(client, won):
+    reject_implementation_handoff(won.handoff, won.head, "Risks are thin.", now=NOW)
+    client.force_login(won.ae.user)
+    url = reverse("deal-detail", args=[won.deal.pk])
+
+    page = client.get(url).content.decode()
+    response = client.post(
+        reverse("deal-send-again", args=[won.deal.pk]),
+        form_of(COMPLETE_PACKET | {"risks": "IT and finance."}),
+        follow=True,
+    )
+
+    assert "Sent back by implementation" in page
+    assert "Risks are thin." in page and 'id="send-again"' in page
+    assert "Sent again to implementation" in response.content.decode()
+    assert Handoff.objects.get(pk=won.handoff.pk).state == "open"
+
+
+def test_participants_follow_the_involvement_and_are_copied_for_two_weeks(
+    open_deal,
+):
+    deal = open_deal.deal
+    deal.amount = Money(60_000, "EUR")
+    deal.save()
+    save_deal_packet(deal, COMPLETE_PACKET)
+    handoff = close_deal_won(deal, now=NOW).handoff
+    csm = deal.account.owner
+
+    accept_implementation_handoff(handoff, open_deal.head, now=NOW)
+
+    assert [(p.person, p.role, p.copied_until) for p in handoff.participants.all()] == [
+        (csm, "pre_sale_cs", None),
+        (open_deal.ae, "sales_overlay", NOW + timedelta(weeks=2)),
+    ]
+    assert (
+        Notification.objects.filter(subject="Handoff accepted: Globex platform").count()
+        == 2
+    )
+    reject_implementation_handoff(
+        handoff, open_deal.head, "Wrong contact.", now=NOW + timedelta(weeks=3)
+    )
+    # Past two weeks only the CSM is copied; the AE is told as the deal's owner.
+    assert list(
+        Notification.objects.filter(
+            subject="Handoff sent back: Globex platform"
+        ).values_list("recipient__full_name", flat=True)
+    ) == ["Alex AE", csm.full_name]
+
+
+def test_a_deal_in_dollars_converts_at_the_rate_revops_keeps(open_deal):
+    deal = open_deal.deal
+    deal.amount = Money(66_000, "USD")
+    deal.save()
+    save_deal_packet(deal, COMPLETE_PACKET)
+    Rate.objects.create(currency="USD", value=Decimal("1.10"), backend=rates_backend())
+
+    handoff = close_deal_won(deal, now=NOW).handoff
+
+    assert (handoff.annual_value_eur, handoff.involvement) == (
+        Decimal("60000.00"),
+        "pre_sale_cs",
+    )
+
+
+def test_a_deal_without_a_rate_gets_the_default_and_says_why(client, open_deal):
+    deal = open_deal.deal
+    deal.amount = Money(66_000, "SEK")
+    deal.save()
+    save_deal_packet(deal, COMPLETE_PACKET)
+    handoff = close_deal_won(deal, now=NOW).handoff
+    client.force_login(open_deal.head.user)
+
+    page = client.get(reverse("handoff-detail", args=[handoff.pk])).content.decode()
+
+    assert (handoff.annual_value_eur, handoff.involvement) == (None, "warm_overlay")
+    assert "not converted: no EUR rate for SEK" in page
+
+
+def test_the_admin_keeps_rates_and_refuses_a_bad_currency(admin_client):
+    url = reverse("admin:exchange_rate_add")
+
+    refused = admin_client.post(url, {"currency": "XYZ", "value": "1.1"})
+    admin_client.post(url, {"currency": "usd", "value": "1.08"})
+
+    assert "XYZ is not an ISO 4217 currency code." in refused.content.decode()
+    rate = Rate.objects.get()
+    assert (rate.currency, rate.value, rate.backend_id) == (
+        "USD",
+        Decimal("1.08"),
+        "admin",
+    )
+    assert in_euros(Money(108, "USD")) == Money(100, "EUR")
 
 
 def test_a_renewal_deal_does_not_close_won_through_the_gate(won):

@@ -1,5 +1,6 @@
 from bowtie.models.customers import Account, AccountDomain, Contact
 from bowtie.models.deals import Deal, Pipeline, Product, Stage, product_lookup_key
+from bowtie.models.inbound_crm import InboundCrmDelivery, InboundCrmEndpoint
 from bowtie.models.notifications import (
     Delivery,
     Notification,
@@ -25,6 +26,8 @@ __all__ = [
     "Contact",
     "Deal",
     "Delivery",
+    "InboundCrmDelivery",
+    "InboundCrmEndpoint",
     "JobHeartbeat",
     "Notification",
     "NotificationPreference",

@@ -15,6 +15,8 @@ class ApiToken(models.Model):
     class Scope(models.TextChoices):
         LEADS_WRITE = "leads:write", "Create leads"
         LEADS_READ = "leads:read", "Read leads"
+        DEALS_READ = "deals:read", "Read deals"
+        DEALS_WRITE = "deals:write", "Create and change deals"
 
     name = models.CharField(max_length=120, help_text="The integration that uses it.")
     key_prefix = models.CharField(max_length=12, editable=False)

@@ -1,6 +1,9 @@
 from rest_framework import serializers
 
+from bowtie.models import Deal
+from handoffs.closing import packet_items
 from handoffs.models import Lead
+from handoffs.packets import assess_packet
 
 
 class LeadSerializer(serializers.ModelSerializer):
@@ -73,3 +76,94 @@ class LeadSerializer(serializers.ModelSerializer):
         # all() reads the view's prefetch; the model orders newest first.
         decisions = list(lead.decisions.all())
         return decisions[0].reason if decisions else None
+
+
+class DealSerializer(serializers.ModelSerializer):
+    """A deal as read; writes go through `change_deal`, not through here.
+
+    `handoff` and `renewal` are the ids the close made, from annotations of
+    the view's queryset; `packet_missing` names each required item the packet
+    still lacks, by key and text, as a refused close would.
+    """
+
+    account = serializers.SerializerMethodField()
+    owner = serializers.SerializerMethodField()
+    pipeline = serializers.SerializerMethodField()
+    stage = serializers.SerializerMethodField()
+    product = serializers.SerializerMethodField()
+    amount = serializers.SerializerMethodField()
+    currency = serializers.SerializerMethodField()
+    packet_missing = serializers.SerializerMethodField()
+    handoff = serializers.IntegerField(
+        source="implementation_handoff_id", read_only=True
+    )
+    renewal = serializers.IntegerField(source="renewal_deal_id", read_only=True)
+
+    class Meta:
+        model = Deal
+        fields = [
+            "id",
+            "name",
+            "account",
+            "owner",
+            "pipeline",
+            "stage",
+            "product",
+            "amount",
+            "currency",
+            "expected_close_on",
+            "closed_on",
+            "term_months",
+            "packet",
+            "packet_completeness",
+            "packet_missing",
+            "handoff",
+            "renewal",
+            "is_historical",
+            "external_source",
+            "external_id",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_account(self, deal):
+        if deal.account is None:
+            return None
+        return {"id": deal.account.pk, "name": deal.account.name}
+
+    def get_owner(self, deal):
+        if deal.owner is None:
+            return None
+        return {
+            "id": deal.owner.pk,
+            "name": deal.owner.full_name,
+            "email": deal.owner.email,
+        }
+
+    def get_pipeline(self, deal):
+        return {"id": deal.pipeline.pk, "name": deal.pipeline.name}
+
+    def get_stage(self, deal):
+        stage = deal.stage
+        return {"id": stage.pk, "name": stage.name, "outcome": stage.outcome}
+
+    def get_product(self, deal):
+        if deal.product is None:
+            return None
+        return {"id": deal.product.pk, "name": deal.product.name}
+
+    def get_amount(self, deal):
+        # Text, as DRF writes decimals: a float would round the cents.
+        return None if deal.amount is None else f"{deal.amount.amount:.2f}"
+
+    def get_currency(self, deal):
+        return None if deal.amount is None else str(deal.amount.currency)
+
+    def get_packet_missing(self, deal):
+        # The view reads the template's items once for the whole page.
+        items = self.context.get("packet_items")
+        if items is None:
+            items = packet_items()
+        assessment = assess_packet(items, deal.packet or {})
+        return [{"key": item.key, "text": item.text} for item in assessment.missing]

@@ -1,15 +1,24 @@
 from django.conf import settings
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from handoffs.api.views import LeadViewSet
+from handoffs.api.inbound import inbound_crm_delivery
+from handoffs.api.views import DealViewSet, LeadViewSet
 
 router = SimpleRouter()
 # Integrations call /api/leads with or without the slash; both must work for POST.
 router.trailing_slash = "/?"
 router.register("leads", LeadViewSet, basename="api-lead")
+router.register("deals", DealViewSet, basename="api-deal")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    re_path(
+        r"^crm/inbound/(?P<slug>[-\w]+)/?$",
+        inbound_crm_delivery,
+        name="api-crm-inbound",
+    ),
+]
 
 if settings.BOWTIE_BENCHMARK_ENDPOINTS:
     from handoffs.benchmarks.views import BaselineView

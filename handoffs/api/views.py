@@ -1,13 +1,20 @@
+from django.db.models import OuterRef, Subquery
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from bowtie.api.authentication import HasTokenScope
-from handoffs.api.filters import LeadFilterSet
-from handoffs.api.serializers import LeadSerializer
-from handoffs.models import IntakeChannel, Lead
-from handoffs.queries import leads_with_due, visible_leads
+from bowtie.models import Deal
+from handoffs.api.filters import DealFilterSet, LeadFilterSet
+from handoffs.api.serializers import DealSerializer, LeadSerializer
+from handoffs.closing import packet_items
+from handoffs.deal_changes import DealChangeRefused, change_deal
+from handoffs.models import Handoff, IntakeChannel, Lead
+from handoffs.queries import leads_with_due, visible_deals, visible_leads
 from handoffs.services import IntakeRejected, intake_lead
 
 
@@ -60,3 +67,117 @@ class LeadViewSet(
         body = self.get_serializer(lead).data | {"repeat": not result.created}
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return Response(body, status=code)
+
+
+def deals_for_api(deals):
+    """Deals with what their representation reads, in one query for a page."""
+    handoffs = Handoff.objects.filter(
+        deal=OuterRef("pk"), kind=Handoff.Kind.SALES_TO_IMPLEMENTATION
+    )
+    renewals = Deal.objects.filter(renews=OuterRef("pk"))
+    return deals.select_related(
+        "account", "owner", "pipeline", "stage", "product"
+    ).annotate(
+        implementation_handoff_id=Subquery(handoffs.values("pk")[:1]),
+        renewal_deal_id=Subquery(renewals.values("pk")[:1]),
+    )
+
+
+def refusal_answer(refused: DealChangeRefused) -> Response:
+    """400 with each field's reasons, and the packet items a close lacked.
+
+    400 and not 409 for the packet gate as well: the caller can mend the
+    request itself, by sending the missing items in `packet` beside the
+    stage, and one status for every refusal keeps integrations simple.
+    """
+    body = dict(refused.errors)
+    if refused.missing:
+        body["missing"] = [
+            {"key": item.key, "text": item.text} for item in refused.missing
+        ]
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
+
+
+class DealPagination(CursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+class DealViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Deals: POST creates one, PATCH changes one, both through `change_deal`.
+
+    A PATCH to the won stage closes the deal through the packet gate. There
+    is no PUT: a deal is changed field by field, and its packet, when sent,
+    replaces the stored one whole.
+    """
+
+    serializer_class = DealSerializer
+    filterset_class = DealFilterSet
+    filter_backends = [DjangoFilterBackend, OrderingFilter]
+    # Sync clients walk `?ordering=updated_at&updated_since=...`: a deal
+    # changed during the walk moves behind the cursor and is read again, not
+    # skipped.
+    ordering_fields = ["created_at", "updated_at"]
+    permission_classes = [HasTokenScope]
+    pagination_class = DealPagination
+
+    def get_queryset(self):
+        deals = Deal.objects.all()
+        person = getattr(self.request.user, "person", None)
+        if person is not None:
+            deals = visible_deals(person).distinct()
+        return deals_for_api(deals)
+
+    def get_serializer_context(self):
+        return super().get_serializer_context() | {"packet_items": packet_items()}
+
+    @property
+    def required_scope(self):
+        # By method, not action: a PUT, which has no action, is a write too.
+        is_read = self.request.method in SAFE_METHODS
+        return "deals:read" if is_read else "deals:write"
+
+    def create(self, request, *args, **kwargs):
+        try:
+            change = change_deal(
+                None,
+                request_object(request),
+                actor=acting_person(request),
+                source="api",
+            )
+        except DealChangeRefused as refused:
+            return refusal_answer(refused)
+
+        # Read back past the visibility filter: a deal created for another
+        # owner is answered once, even if its creator cannot list it later.
+        deal = deals_for_api(Deal.objects.filter(pk=change.deal.pk)).get()
+        return Response(self.get_serializer(deal).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        deal = self.get_object()
+        try:
+            change = change_deal(
+                deal,
+                request_object(request),
+                actor=acting_person(request),
+                source="api",
+            )
+        except DealChangeRefused as refused:
+            return refusal_answer(refused)
+
+        deal = deals_for_api(Deal.objects.filter(pk=change.deal.pk)).get()
+        return Response(self.get_serializer(deal).data)
+
+
+def request_object(request) -> dict:
+    data = request.data.dict() if hasattr(request.data, "dict") else request.data
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": ["Send one JSON object."]})
+    return data
+
+
+def acting_person(request):
+    return getattr(request.user, "person", None)

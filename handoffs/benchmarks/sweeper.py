@@ -86,8 +86,9 @@ def seed(total: int, due: int, now) -> None:
         # rest run out between one and thirty days from now.
         cursor.execute(
             f"INSERT INTO {milestone_table} (handoff_id, key, label, clock_type, "
-            "target_seconds, started_at, due_at) "
-            "SELECT id, 'expansion_response', 'Handoff to AE', 'elapsed', 172800, "
+            "owed_by, target_seconds, started_at, due_at) "
+            "SELECT id, 'expansion_response', 'Handoff to AE', 'elapsed', "
+            "'receivers', 172800, "
             "%s - interval '2 days', "
             "CASE WHEN row_number() OVER (ORDER BY id) <= %s "
             "THEN %s - (random() * interval '60 seconds') "

@@ -1,8 +1,9 @@
 from handoffs.models.configuration import ImportMapping, RoutingRule, ScoringModel
 from handoffs.models.escalation import EscalationRule, LadderStep
-from handoffs.models.handoff import ClockType, Handoff, Milestone, SlaPolicy
+from handoffs.models.handoff import ClockType, Handoff, Milestone, OwedBy, SlaPolicy
 from handoffs.models.leads import IntakeChannel, Lead, LeadType, RoutingDecision, Touch
 from handoffs.models.packets import (
+    HandoffParticipant,
     HandoffRating,
     HandoffTask,
     PacketItem,
@@ -13,6 +14,7 @@ __all__ = [
     "ClockType",
     "EscalationRule",
     "Handoff",
+    "HandoffParticipant",
     "HandoffRating",
     "HandoffTask",
     "ImportMapping",
@@ -21,6 +23,7 @@ __all__ = [
     "LadderStep",
     "LeadType",
     "Milestone",
+    "OwedBy",
     "PacketItem",
     "PacketTemplate",
     "RoutingDecision",

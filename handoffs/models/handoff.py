@@ -79,6 +79,11 @@ class Handoff(models.Model):
     # How much sales stays involved after signature (DESIGN.md §2), for the
     # sales -> implementation handoff; empty for the other kinds.
     involvement = models.CharField(max_length=30, blank=True)
+    # The deal's annual value in EUR when it closed, at the rate of that day,
+    # which set the involvement; empty when no rate was known.
+    annual_value_eur = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, blank=True
+    )
     rejection_reason = models.TextField(blank=True)
     opened_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -135,10 +140,22 @@ class Handoff(models.Model):
     def reassign(self):
         pass
 
+    # The sender completed what the receivers sent back: theirs again.
+    @transition(field=state, source=State.REJECTED, target=State.OPEN)
+    def resubmit(self):
+        pass
+
 
 class ClockType(models.TextChoices):
     ELAPSED = "elapsed", "Elapsed time"
     BUSINESS = "business", "Business time"
+
+
+class OwedBy(models.TextChoices):
+    """Which side of a handoff a clock runs against."""
+
+    RECEIVERS = "receivers", "The receiving side"
+    SENDER = "sender", "The sender (work sent back)"
 
 
 class Milestone(models.Model):
@@ -155,6 +172,9 @@ class Milestone(models.Model):
     label = models.CharField(max_length=120)
     clock_type = models.CharField(
         max_length=10, choices=ClockType.choices, default=ClockType.ELAPSED
+    )
+    owed_by = models.CharField(
+        max_length=10, choices=OwedBy.choices, default=OwedBy.RECEIVERS
     )
     target_seconds = models.PositiveIntegerField()
     policy = models.ForeignKey(
@@ -221,11 +241,19 @@ class SlaPolicy(models.Model):
         choices=LeadType.choices,
         help_text="Empty: applies to every lead type.",
     )
+
+    class StartsWhen(models.TextChoices):
+        OPENED = "opened", "When the handoff opens (the receivers' clock)"
+        SENT_BACK = "sent_back", "When the receivers send it back (the sender's)"
+
     milestone_key = models.CharField(max_length=40)
     label = models.CharField(max_length=120)
     target_seconds = models.PositiveIntegerField()
     clock_type = models.CharField(
         max_length=10, choices=ClockType.choices, default=ClockType.ELAPSED
+    )
+    starts_when = models.CharField(
+        max_length=10, choices=StartsWhen.choices, default=StartsWhen.OPENED
     )
     is_active = models.BooleanField(default=True)
 

@@ -149,3 +149,45 @@ class HandoffTask(models.Model):
 
     def __str__(self):
         return self.title
+
+
+class HandoffParticipant(models.Model):
+    """Someone who stays in a handoff without owning it, by the involvement.
+
+    The AE of a warm overlay joins the kickoff and is copied on the handoff's
+    news until `copied_until`; the CSM of a pre-sale CS deal joins from the
+    start and stays copied.
+    """
+
+    class Role(models.TextChoices):
+        SALES_OVERLAY = "sales_overlay", "AE on warm overlay"
+        PRE_SALE_CS = "pre_sale_cs", "CSM from before the sale"
+
+    handoff = models.ForeignKey(
+        Handoff, on_delete=models.CASCADE, related_name="participants"
+    )
+    person = models.ForeignKey(
+        "bowtie.Person", on_delete=models.CASCADE, related_name="+"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    joins_kickoff = models.BooleanField(default=True)
+    copied_until = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: copied for the whole handoff."
+    )
+
+    history = audit_history()
+
+    class Meta:
+        ordering = ["handoff", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["handoff", "person", "role"],
+                name="participant_once_per_role",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.person}, {self.get_role_display()}"
+
+    def is_copied_at(self, moment) -> bool:
+        return self.copied_until is None or moment <= self.copied_until
