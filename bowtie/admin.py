@@ -338,5 +338,6 @@ class InboundCrmDeliveryAdmin(admin.ModelAdmin):
         return False
 
 
-# Registered after django-money's exchange admin, which this page replaces.
-from bowtie import admin_rates  # noqa: E402, F401
+# Registered after django-money's exchange admin, which the rates page
+# replaces; the webhooks' pages are in a module of their own.
+from bowtie import admin_rates, admin_webhooks  # noqa: E402, F401

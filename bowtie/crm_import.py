@@ -14,9 +14,10 @@ history: they open no handoffs and start no clocks.
 History is written here with the ORM, in bulk, and not through the live deal
 service (`handoffs.deal_changes`): these deals are closed in their source
 system and pass no gate, and the core domain does not reach into the apps
-above it. The apps that keep more about
-a won deal (its packet, its renewal) hear of the import through
-`deals_imported`, in the same transaction, so they are all or nothing too.
+above it. What the apps above keep
+about a won deal (its packet, its renewal) they write through the
+`record_won_deals` hook, called in the same transaction, so it is all or
+nothing too.
 """
 
 import csv
@@ -26,6 +27,7 @@ import re
 import sys
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -34,7 +36,6 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.dispatch import Signal
 from django.utils import timezone
 from djmoney.money import Money
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -80,11 +81,6 @@ COLUMNS = {
         "close_value",
     ),
 }
-
-# Sent inside the import's transaction once its deals are stored, so that the
-# apps that keep more about won deals derive it. Arguments: source (the deals'
-# external_source) and changes (a Changes to count what they write in).
-deals_imported = Signal()
 
 # Misspellings in the export's reference data, corrected on the way in so that
 # reports group "technolgy" accounts with the "technology" ones.
@@ -494,12 +490,15 @@ def import_crm_export(
     source: str = DEFAULT_SOURCE,
     email_domain: str = DEFAULT_EMAIL_DOMAIN,
     progress: bool = False,
+    record_won_deals: Callable[[str, Changes], None] | None = None,
 ) -> CrmImportSummary:
     """Import the export in `folder`; all of it, or nothing.
 
     Raises CrmImportError, listing every problem found, before writing
     anything. `email_domain` makes up the people's e-mail addresses, which the
     export does not have; `source` marks the deals' external ids.
+    `record_won_deals(source, changes)` runs once the deals are stored, in
+    the same transaction, counting what it writes in `changes`.
     """
     export = read_export(folder)
     pipeline, stages = new_business_stages()
@@ -509,6 +508,7 @@ def import_crm_export(
         if name.casefold() not in stages
     ]
     problems += check_emails(export.roster, email_domain)
+    problems += check_live_deals(export.opportunities, source)
     if problems:
         raise CrmImportError(problems)
 
@@ -530,7 +530,8 @@ def import_crm_export(
             changes=summary.changes,
             progress=progress,
         )
-        deals_imported.send(sender=Deal, source=source, changes=summary.changes)
+        if record_won_deals is not None:
+            record_won_deals(source, summary.changes)
 
     summary.account_count = len(accounts)
     summary.person_count = len(people)
@@ -553,6 +554,23 @@ def new_business_stages() -> tuple[Pipeline, dict]:
     if pipeline is None:
         raise CrmImportError(["There is no default new-business pipeline."])
     return pipeline, {stage.name.casefold(): stage for stage in pipeline.stages.all()}
+
+
+def check_live_deals(opportunities: list[OpportunityRow], source: str) -> list[str]:
+    """An id that names a live deal is refused: history must not overwrite a
+    deal Bowtie tracks, which moves only through its own gate."""
+    live = set(
+        Deal.objects.filter(
+            external_source=source,
+            is_historical=False,
+            external_id__in=[row.external_id for row in opportunities],
+        ).values_list("external_id", flat=True)
+    )
+    return [
+        f"sales_pipeline.csv: opportunity_id {external_id!r} is a live deal in "
+        "Bowtie; update it through the deal API or import_deal_updates."
+        for external_id in sorted(live)
+    ]
 
 
 def check_emails(roster: list[RosterRow], domain: str) -> list[str]:
@@ -680,7 +698,8 @@ def store_deals(
     # Thousands of rows: compare in memory, then write in batches; the bulk
     # helpers keep the history records that single saves would have made.
     existing = {
-        deal.external_id: deal for deal in Deal.objects.filter(external_source=source)
+        deal.external_id: deal
+        for deal in Deal.objects.filter(external_source=source, is_historical=True)
     }
     now = timezone.now()
     to_create, to_update, changed_fields = [], [], set()

@@ -214,6 +214,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": BOWTIE_OUTBOX_RETRY_AFTER,
         "options": {"expires": ENV.outbox_retry_after_seconds * 0.9},
     },
+    # Webhook retries start a minute apart: a sweep every 15 s keeps them close.
+    "send-due-webhooks": {
+        "task": "bowtie.tasks.send_due_webhooks",
+        "schedule": timedelta(seconds=15),
+        "options": {"expires": 13},
+    },
     # Hourly, so a report missed while the scheduler was down goes out at its
     # next run; each team's report of a week is sent once.
     "weekly-compliance-reports": {

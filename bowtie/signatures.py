@@ -8,8 +8,9 @@ captured delivery replayed later falls outside the five-minute window.
 
 Several `v1=` parts may be sent, one per secret, so a sender can roll its
 secret without a gap; parts of other schemes are ignored, so a later scheme
-can be sent beside this one. Inbound CRM webhooks verify with it today;
-outbound webhooks are meant to sign with `signature_header`.
+can be sent beside this one. Inbound CRM webhooks verify with it, and
+outbound webhooks (`bowtie.webhooks`) sign with `sign`, so both directions
+speak one scheme.
 """
 
 import hashlib
@@ -34,6 +35,11 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
 def signature_header(secret: str, timestamp: int, body: bytes) -> str:
     """The value of the `Bowtie-Signature` header for this body at this time."""
     return f"t={timestamp},{SCHEME}={signature(secret, timestamp, body)}"
+
+
+def sign(secret: str, body: bytes, now: datetime) -> str:
+    """The `Bowtie-Signature` header for a body sent at `now`."""
+    return signature_header(secret, int(now.timestamp()), body)
 
 
 def parse_header(header: str) -> tuple[int, list[str]]:

@@ -1,8 +1,11 @@
-"""Background jobs of the core: deliver notifications, sweep the outbox."""
+"""Background jobs of the core: deliver notifications and webhooks, sweep both."""
+
+from datetime import datetime
 
 from celery import shared_task
+from django.utils import timezone
 
-from bowtie import heartbeats, notifications
+from bowtie import heartbeats, notifications, webhooks
 from bowtie.heartbeats import beat_job
 
 
@@ -15,6 +18,18 @@ def deliver(delivery_id: int) -> str:
 @beat_job("redeliver-outbox")
 def redeliver_outbox() -> int:
     return notifications.redeliver_pending()
+
+
+@shared_task(ignore_result=True)
+def deliver_webhook(delivery_id: int, due_at: str | None = None) -> str:
+    attempt = datetime.fromisoformat(due_at) if due_at else None
+    return webhooks.deliver(delivery_id, timezone.now(), attempt)
+
+
+@shared_task(ignore_result=True)
+@beat_job("send-due-webhooks")
+def send_due_webhooks() -> int:
+    return webhooks.send_due(timezone.now())
 
 
 @shared_task(ignore_result=True)

@@ -104,7 +104,7 @@ class ParticipantInline(admin.TabularInline):
     model = HandoffParticipant
     extra = 0
     can_delete = False
-    fields = ["person", "role", "joins_kickoff", "copied_until"]
+    fields = ["person", "role", "joins_kickoff", "copy_ends_at"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -231,19 +231,24 @@ class GatedDealForm(forms.ModelForm):
                 {"stage": "Create the deal open, fill in its packet, then close it."}
             )
         if stage.pipeline.kind != Pipeline.Kind.NEW_BUSINESS:
-            raise forms.ValidationError(
-                {"stage": "Only new-business deals close won through the gate."}
-            )
+            # TODO(renewals): a renewal won here is a plain move and makes no
+            # next term; the renewal service of issue 6 should take it over.
+            return cleaned
         if stored.stage.outcome == Stage.Outcome.LOST:
             raise forms.ValidationError(
                 {"stage": "A lost deal cannot be closed won; reopen it first."}
             )
+        errors = {}
+        if not cleaned.get("owner"):
+            errors["owner"] = "Give the deal an owner, the AE, before closing it."
+        if (cleaned.get("term_months") or 0) < 1:
+            errors["term_months"] = "A term lasts at least one month."
         packet = cleaned.get("packet") or {}
         assessment = assess_packet(packet_items(), packet)
         if not assessment.is_complete:
-            raise forms.ValidationError(
-                {"stage": [missing.text for missing in assessment.missing]}
-            )
+            errors["stage"] = [missing.text for missing in assessment.missing]
+        if errors:
+            raise forms.ValidationError(errors)
         return cleaned
 
 
@@ -263,14 +268,28 @@ class PacketTemplateAdmin(SimpleHistoryAdmin):
 
 class GatedDealAdmin(DealAdmin):
     form = GatedDealForm
-    # Set by importers only: a live deal ticked as history would skip the gate.
-    readonly_fields = ["is_historical"]
+    # Set by importers and the packet service only: a live deal ticked as
+    # history would skip the gate, and a typed score would lie.
+    readonly_fields = ["is_historical", "packet_completeness"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A won live deal stays as it was closed, as on every other door.
+        if obj is not None and obj.stage.outcome == Stage.Outcome.WON:
+            if not obj.is_historical:
+                return [field.name for field in Deal._meta.fields]
+        return super().get_readonly_fields(request, obj)
 
     def save_model(self, request, obj, form, change):
+        if "packet" in form.changed_data and obj.pk is not None:
+            # The stored score follows the packet, as the deal page keeps it.
+            obj.packet_completeness = assess_packet(
+                packet_items(), obj.packet or {}
+            ).completeness
         closing = (
             change
             and "stage" in form.changed_data
             and obj.stage.outcome == Stage.Outcome.WON
+            and obj.pipeline.kind == Pipeline.Kind.NEW_BUSINESS
             and not Deal.objects.get(pk=obj.pk).is_historical
         )
         if not closing:

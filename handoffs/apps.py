@@ -6,6 +6,5 @@ class HandoffsConfig(AppConfig):
     verbose_name = "Handoffs"
 
     def ready(self):
-        # Connects the clocks to calendar changes made in the core domain, and
-        # the packets and renewals of won deals to the CRM import.
-        from handoffs import clocks, history  # noqa: F401
+        # Connects the clocks to calendar changes made in the core domain.
+        from handoffs import clocks  # noqa: F401

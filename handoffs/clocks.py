@@ -27,6 +27,7 @@ from bowtie.calendars import (
 )
 from bowtie.models import Person, Team, Topic
 from bowtie.notifications import Notice, in_zone_of, notify_many
+from handoffs import webhook_events
 from handoffs.models import (
     ClockType,
     EscalationRule,
@@ -61,7 +62,7 @@ class Side:
     team: Team | None
 
 
-def side_owing(handoff: Handoff, owed_by: str = OwedBy.RECEIVERS) -> Side:
+def find_side_owing(handoff: Handoff, owed_by: str = OwedBy.RECEIVERS) -> Side:
     if owed_by == OwedBy.SENDER:
         return Side(handoff.sender, handoff.sending_team)
     return Side(handoff.receiver, handoff.receiving_team)
@@ -70,7 +71,7 @@ def side_owing(handoff: Handoff, owed_by: str = OwedBy.RECEIVERS) -> Side:
 def calendar_of(handoff: Handoff, owed_by: str = OwedBy.RECEIVERS) -> BusinessCalendar:
     """The calendar a handoff's clocks count: the person's who owes the work,
     or their team's."""
-    side = side_owing(handoff, owed_by)
+    side = find_side_owing(handoff, owed_by)
     return calendar_for(person=side.person, team=side.team)
 
 
@@ -107,10 +108,12 @@ def start_clocks(
     now,
     policies: list[SlaPolicy] | None = None,
     owed_by: str = OwedBy.RECEIVERS,
+    key_suffix: str = "",
 ) -> list[Milestone]:
     """Start one milestone per active target; return them as stored.
 
-    `policies` are those of `policies_for`, when the caller read them already.
+    `policies` are those of `policies_for`, when the caller read them already;
+    `key_suffix` tells a later round of the same clocks from the first.
     """
     if policies is None:
         policies = policies_for(handoff.kind, lead_type)
@@ -120,7 +123,7 @@ def start_clocks(
     milestones = [
         Milestone(
             handoff=handoff,
-            key=policy.milestone_key,
+            key=policy.milestone_key + key_suffix,
             label=policy.label,
             clock_type=policy.clock_type,
             owed_by=owed_by,
@@ -199,9 +202,10 @@ def meet_milestone(handoff: Handoff, key: str, now) -> bool:
 
     changed = ["met_at"]
     milestone.met_at = now
-    if milestone.due_at < now and milestone.breached_at is None:
+    breached_now = milestone.due_at < now and milestone.breached_at is None
+    if breached_now:
         milestone.breached_at = now
-        milestone.owner_at_breach = side_owing(handoff, milestone.owed_by).person
+        milestone.owner_at_breach = find_side_owing(handoff, milestone.owed_by).person
         changed += ["breached_at", "owner_at_breach"]
     # A save, not an update, so the audit history records the stop.
     milestone.save(update_fields=changed)
@@ -212,6 +216,7 @@ def meet_milestone(handoff: Handoff, key: str, now) -> bool:
         if milestone.breached_at
         else "Not needed: the clock stopped in time.",
     )
+    webhook_events.publish_milestone_met(milestone, handoff, breached_now, now)
     return True
 
 
@@ -264,7 +269,7 @@ def record_breaches(milestone_ids: list[int], now) -> list[int]:
 
         for milestone in milestones:
             milestone.breached_at = now
-            milestone.owner_at_breach = side_owing(
+            milestone.owner_at_breach = find_side_owing(
                 milestone.handoff, milestone.owed_by
             ).person
         Milestone.objects.bulk_update(milestones, ["breached_at", "owner_at_breach"])
@@ -272,6 +277,7 @@ def record_breaches(milestone_ids: list[int], now) -> list[int]:
         Milestone.history.bulk_history_create(milestones, update=True)
         notices = [breach_notice(milestone, now) for milestone in milestones]
         notify_many([notice for notice in notices if notice is not None], now)
+        webhook_events.publish_breaches(milestones, now)
     logger.info("%s milestones breached", len(milestones))
     return [milestone.pk for milestone in milestones]
 
@@ -281,7 +287,7 @@ def answerable_person(
 ) -> Person | None:
     """Who answers for a clock now: the active person who owes the work, or
     their team's head."""
-    side = side_owing(handoff, owed_by)
+    side = find_side_owing(handoff, owed_by)
     for person in (side.person, side.team.head if side.team else None):
         if person is not None and person.is_active:
             return person

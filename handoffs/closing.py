@@ -14,16 +14,16 @@ starts the AE's own clock until they send it again.
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, date
 from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from bowtie.models import Deal, Pipeline, Stage, Team, Topic
+from bowtie.models import Deal, EventType, Pipeline, Stage, Team, Topic
 from bowtie.notifications import Notice, notify, notify_many
-from handoffs import clocks, involvement
+from handoffs import clocks, involvement, webhook_events
 from handoffs.models import (
     Handoff,
     HandoffParticipant,
@@ -35,7 +35,7 @@ from handoffs.models import (
 )
 from handoffs.packets import Assessment, assess_packet
 from handoffs.queries import received_handoffs
-from handoffs.renewals import first_renewal_stage, renewal_of
+from handoffs.renewals import build_renewal, find_first_renewal_stage
 from handoffs.services import ActionRefused
 
 logger = logging.getLogger(__name__)
@@ -70,10 +70,30 @@ def assess_deal_packet(deal: Deal) -> Assessment:
     return assess_packet(packet_items(), deal.packet or {})
 
 
+def is_packet_open(deal: Deal, handoff: Handoff | None) -> bool:
+    """A live new-business deal takes packet edits while open, and once won
+    only while the receivers have sent its handoff back."""
+    if deal.is_historical or deal.pipeline.kind != Pipeline.Kind.NEW_BUSINESS:
+        return False
+    if deal.stage.outcome == Stage.Outcome.OPEN:
+        return True
+    return handoff is not None and handoff.state == Handoff.State.REJECTED
+
+
+def find_implementation_handoff(deal: Deal) -> Handoff | None:
+    return Handoff.objects.filter(deal=deal, kind=KIND).first()
+
+
 @transaction.atomic
 def save_deal_packet(deal: Deal, packet: dict, actor=None) -> Assessment:
-    """Store a draft of the packet and its completeness; refuse nothing."""
+    """Store a draft of the packet and its completeness.
+
+    Checked under the deal's lock: a draft saved as the deal closes must not
+    land on the won deal's final packet.
+    """
     deal = Deal.objects.select_for_update().get(pk=deal.pk)
+    if not is_packet_open(deal, find_implementation_handoff(deal)):
+        raise ActionRefused("This deal's packet is final: it is closed.")
     assessment = assess_packet(packet_items(), packet)
     deal.packet = packet
     deal.packet_completeness = assessment.completeness
@@ -102,6 +122,9 @@ def close_deal_won(deal: Deal, actor=None, now=None) -> ClosedWon:
         )
     if deal.term_months < 1:
         raise ActionRefused("Give the deal a term of at least one month first.")
+    if deal.owner is None:
+        # The AE answers for the packet: a send-back needs someone to go to.
+        raise ActionRefused("Give the deal an owner, the AE, before closing it.")
 
     assessment = assess_deal_packet(deal)
     if not assessment.is_complete:
@@ -111,22 +134,28 @@ def close_deal_won(deal: Deal, actor=None, now=None) -> ClosedWon:
     if won_stage is None:
         raise ActionRefused(f"The pipeline {deal.pipeline} has no won stage.")
     deal.stage = won_stage
-    # The day it closed where the AE works: near midnight UTC's date is not.
-    zone = ZoneInfo(deal.owner.time_zone) if deal.owner else UTC
-    deal.closed_on = now.astimezone(zone).date()
+    deal.closed_on = closing_day(deal, now)
     deal.packet_completeness = assessment.completeness
     deal.save(update_fields=["stage", "closed_on", "packet_completeness", "updated_at"])
 
     handoff = open_implementation_handoff(deal, now)
     renewal = create_renewal(deal)
+    # Only here, past the early return of a deal won before: once per close.
+    webhook_events.publish_closed_won(deal, handoff, renewal, now)
     logger.info(
         "deal %s closed won: handoff %s, renewal %s", deal.pk, handoff.pk, renewal.pk
     )
     return ClosedWon(deal, handoff, renewal, is_new=True)
 
 
+def closing_day(deal: Deal, now) -> date:
+    # The day it closed where the AE works: near midnight UTC's date is not.
+    zone = ZoneInfo(deal.owner.time_zone) if deal.owner else UTC
+    return now.astimezone(zone).date()
+
+
 def already_won(deal: Deal) -> ClosedWon:
-    handoff = Handoff.objects.filter(deal=deal, kind=KIND).first()
+    handoff = find_implementation_handoff(deal)
     renewal = Deal.objects.filter(renews=deal).first()
     if handoff is None or renewal is None:
         raise ActionRefused("This deal was won before Bowtie kept its handoff.")
@@ -172,7 +201,7 @@ def open_implementation_handoff(deal: Deal, now) -> Handoff:
             handoff=handoff,
             person=planned.person,
             role=planned.role,
-            copied_until=planned.copied_until,
+            copy_ends_at=planned.copy_ends_at,
         )
         for planned in involvement.planned_participants(model, deal, now)
     )
@@ -196,7 +225,7 @@ def handoff_path(handoff: Handoff) -> str:
 
 def create_renewal(deal: Deal) -> Deal:
     # Raised inside the close's transaction, a refusal leaves the deal open.
-    renewal = renewal_of(deal, first_renewal_stage())
+    renewal = build_renewal(deal, find_first_renewal_stage())
     renewal.save()
     return renewal
 
@@ -221,6 +250,7 @@ def accept_implementation_handoff(handoff: Handoff, actor, now=None) -> Handoff:
         handoff.receiver = actor
     handoff.save()
     clocks.meet_milestone(handoff, "ae_briefing", now)
+    webhook_events.publish_handoff(EventType.HANDOFF_ACCEPTED, handoff, actor, now)
     copy_participants(
         handoff, "accepted", f"{actor} accepted the handoff.", now, told=[actor]
     )
@@ -255,13 +285,11 @@ def reject_implementation_handoff(handoff: Handoff, actor, reason: str, now=None
     handoff.rejection_reason = reason
     handoff.closed_at = now
     handoff.save()
-    running = handoff.milestones.filter(
-        owed_by=OwedBy.RECEIVERS, met_at__isnull=True, breached_at__isnull=True
-    )
-    # One by one, so the audit history records each clock that ended.
-    for milestone in running:
-        milestone.delete()
+    end_receivers_clocks(handoff, now)
     start_sender_clocks(handoff, now)
+    webhook_events.publish_handoff(
+        EventType.HANDOFF_REJECTED, handoff, actor, now, reason=reason
+    )
 
     owner = handoff.deal.owner
     if owner is not None:
@@ -282,16 +310,35 @@ def reject_implementation_handoff(handoff: Handoff, actor, reason: str, now=None
     return handoff
 
 
+def end_receivers_clocks(handoff: Handoff, now) -> None:
+    """The receivers owe nothing once the work is back with the sender.
+
+    Running clocks go (one by one, so the audit history records each); a
+    breached one stays a fact, but its waiting rungs close: nobody is to be
+    escalated for work they no longer have.
+    """
+    unmet = handoff.milestones.filter(owed_by=OwedBy.RECEIVERS, met_at__isnull=True)
+    for milestone in unmet:
+        if milestone.breached_at is None:
+            milestone.delete()
+        else:
+            clocks.close_waiting_steps(
+                milestone, now, "Not needed: the handoff was sent back to sales."
+            )
+
+
 def start_sender_clocks(handoff: Handoff, now) -> None:
-    """Start, or start again after an earlier send-back, the sender's clocks."""
+    """Start the sender's clocks, a round of its own for each send-back, so a
+    breach of an earlier round stays on record."""
     policies = clocks.policies_for(
         handoff.kind, starts_when=SlaPolicy.StartsWhen.SENT_BACK
     )
-    # A second send-back starts them anew: one milestone per key, and the
-    # audit history keeps the first.
-    for earlier in handoff.milestones.filter(owed_by=OwedBy.SENDER):
-        earlier.delete()
-    clocks.start_clocks(handoff, "", now, policies=policies, owed_by=OwedBy.SENDER)
+    earlier = handoff.milestones.filter(owed_by=OwedBy.SENDER).count()
+    rounds = len(policies) and earlier // len(policies)
+    suffix = f"-{rounds + 1}" if rounds else ""
+    clocks.start_clocks(
+        handoff, "", now, policies=policies, owed_by=OwedBy.SENDER, key_suffix=suffix
+    )
 
 
 def can_resubmit(handoff: Handoff, actor) -> bool:
@@ -324,8 +371,11 @@ def resubmit_implementation_handoff(handoff: Handoff, actor, now=None) -> Handof
     handoff.closed_at = None
     handoff.accepted_at = None
     handoff.save()
-    for milestone in handoff.milestones.filter(owed_by=OwedBy.SENDER):
-        clocks.meet_milestone(handoff, milestone.key, now)
+    sender_clocks = handoff.milestones.filter(owed_by=OwedBy.SENDER, met_at=None)
+    for key in sender_clocks.values_list("key", flat=True):
+        clocks.meet_milestone(handoff, key, now)
+    # Met or breached, a receiver's milestone of the first round stays; the
+    # ones sent back before they were due start again.
     done = set(handoff.milestones.values_list("key", flat=True))
     policies = [
         policy
@@ -336,8 +386,9 @@ def resubmit_implementation_handoff(handoff: Handoff, actor, now=None) -> Handof
     Deal.objects.filter(pk=deal.pk).update(
         packet_completeness=assessment.completeness, updated_at=now
     )
+    webhook_events.publish_handoff(EventType.HANDOFF_RESUBMITTED, handoff, actor, now)
 
-    for person in receivers_to_tell(handoff):
+    for person in list_receivers_to_tell(handoff):
         notify(
             person,
             event_key=f"handoff:{handoff.pk}:resubmitted:{now.isoformat()}",
@@ -352,13 +403,13 @@ def resubmit_implementation_handoff(handoff: Handoff, actor, now=None) -> Handof
         "sent again",
         f"{actor} sent it again.",
         now,
-        told=[actor, *receivers_to_tell(handoff)],
+        told=[actor, *list_receivers_to_tell(handoff)],
     )
     logger.info("handoff %s sent again by person %s", handoff.pk, actor.pk)
     return handoff
 
 
-def receivers_to_tell(handoff: Handoff) -> list:
+def list_receivers_to_tell(handoff: Handoff) -> list:
     team = handoff.receiving_team
     head = team.head if team is not None else None
     return [person for person in {handoff.receiver, head} - {None} if person.is_active]

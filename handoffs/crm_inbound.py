@@ -21,10 +21,12 @@ import logging
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from bowtie.models import InboundCrmDelivery, InboundCrmEndpoint
+from bowtie.models import InboundCrmDelivery, InboundCrmEndpoint, Topic
+from bowtie.notifications import notify
 from bowtie.signatures import SignatureRefused, verify_signature
 from handoffs.deal_changes import DealChange, DealChangeRefused
 from handoffs.deal_sync import UnknownDeal, change_synced_deal, find_synced_deal
@@ -113,6 +115,24 @@ def refused_body(delivery_id: str, outcome: str, refused: DealChangeRefused) -> 
     }
 
 
+def tell_owner_of_refused_close(endpoint, delivery, refused, now) -> None:
+    """The CRM says won and Bowtie refused: the AE must finish the packet,
+    as the CRM may never send the update again."""
+    deal = delivery.deal
+    if deal.owner is None:
+        return
+    notify(
+        deal.owner,
+        event_key=f"crm-delivery:{endpoint.pk}:{delivery.delivery_id}:refused",
+        topic=Topic.REASSIGNMENT,
+        subject=f"{endpoint.name} closed {deal.name} won; the packet is incomplete",
+        body="Bowtie keeps it open until the packet is complete. Missing: "
+        + " ".join(item.text for item in refused.missing),
+        url=reverse("deal-detail", args=[deal.pk]),
+        now=now,
+    )
+
+
 def apply_delivery(
     endpoint, delivery: InboundCrmDelivery, payload: dict, errors: dict, now
 ) -> InboundAnswer:
@@ -143,6 +163,8 @@ def apply_delivery(
             )
         delivery.outcome = Outcome.REFUSED if refused.is_conflict else Outcome.INVALID
         delivery.detail = refused_body(delivery.delivery_id, delivery.outcome, refused)
+        if refused.missing and delivery.deal is not None:
+            tell_owner_of_refused_close(endpoint, delivery, refused, now)
         return InboundAnswer(422 if refused.is_conflict else 400, delivery.detail)
 
     delivery.deal = change.deal

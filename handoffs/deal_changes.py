@@ -22,8 +22,6 @@ The contract:
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date
-from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -34,6 +32,7 @@ from handoffs.closing import (
     ClosedWon,
     PacketIncomplete,
     close_deal_won,
+    closing_day,
     save_deal_packet,
 )
 from handoffs.deal_values import parse_values
@@ -215,12 +214,6 @@ def check_state(deal: Deal, values: dict, changes: dict, target_stage: Stage):
         )
 
 
-def closing_day(deal: Deal, now) -> date:
-    # The day it closed where the owner works, as a won close counts it.
-    zone = ZoneInfo(deal.owner.time_zone) if deal.owner else UTC
-    return now.astimezone(zone).date()
-
-
 def new_deal(actor: Person | None, errors: dict) -> Deal | None:
     """An unsaved deal in the default new-business pipeline's first open stage."""
     pipeline = Pipeline.objects.filter(
@@ -238,6 +231,15 @@ def new_deal(actor: Person | None, errors: dict) -> Deal | None:
     return Deal(pipeline=pipeline, stage=first_stage, owner=actor)
 
 
+def closes_through_gate(deal: Deal, target_stage: Stage) -> bool:
+    """New business is won only by the close; a renewal's or an expansion's
+    won stage is a plain move until their own services exist."""
+    return (
+        target_stage.outcome == Stage.Outcome.WON
+        and deal.pipeline.kind == Pipeline.Kind.NEW_BUSINESS
+    )
+
+
 def write_values(deal: Deal, changes: dict, target_stage: Stage, source: str, now):
     """Save every change but the packet's and a move to won: the close's to make."""
     fields = [name for name in changes if name not in ("stage", "packet")]
@@ -245,10 +247,12 @@ def write_values(deal: Deal, changes: dict, target_stage: Stage, source: str, no
         setattr(deal, name, changes[name])
     if "amount" in fields:
         fields.append("amount_currency")
-    if "stage" in changes and target_stage.outcome != Stage.Outcome.WON:
+    if "stage" in changes and not closes_through_gate(deal, target_stage):
         deal.stage = target_stage
-        is_lost = target_stage.outcome == Stage.Outcome.LOST
-        deal.closed_on = closing_day(deal, now) if is_lost else None
+        is_open = target_stage.outcome == Stage.Outcome.OPEN
+        # TODO(renewals): a renewal moved to won here creates no next term;
+        # the renewal service of issue 6 should take this move over.
+        deal.closed_on = None if is_open else closing_day(deal, now)
         fields += ["stage", "closed_on"]
 
     # The audit history says which door the change came through.
@@ -346,7 +350,7 @@ def change_deal(
         deal.packet_completeness = assessment.completeness
 
     closed = None
-    if target_stage.outcome == Stage.Outcome.WON:
+    if closes_through_gate(deal, target_stage):
         closed = close_through_gate(deal, actor, now)
         deal = closed.deal
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from bowtie.access import person_required
-from bowtie.models import Pipeline, Stage
+from bowtie.models import Stage
 from handoffs import briefs, involvement, quality
 from handoffs.closing import (
     KIND,
@@ -23,6 +23,8 @@ from handoffs.closing import (
     assess_deal_packet,
     can_work_received_handoff,
     close_deal_won,
+    find_implementation_handoff,
+    is_packet_open,
     packet_items,
     rate_handoff,
     reject_implementation_handoff,
@@ -32,7 +34,7 @@ from handoffs.closing import (
 from handoffs.forms import packet_from_post
 from handoffs.models import Handoff, HandoffRating, OwedBy
 from handoffs.packets import assess_packet
-from handoffs.prefill import prefilled_packet
+from handoffs.prefill import prefill_packet
 from handoffs.queries import dashboard_teams, received_handoffs, visible_deals
 from handoffs.services import ActionRefused
 from handoffs.timeline import handoff_timeline
@@ -75,7 +77,7 @@ def item_views(items, packet: dict, missing_keys: set) -> list[dict]:
 def packet_context(deal):
     items = packet_items()
     # A packet nobody started is shown, and measured, as Bowtie prefills it.
-    packet = deal.packet or prefilled_packet(deal)
+    packet = deal.packet or prefill_packet(deal)
     assessment = assess_packet(items, packet)
     missing_keys = {missing.key for missing in assessment.missing}
     sections = []
@@ -87,29 +89,17 @@ def packet_context(deal):
     return {"sections": sections, "assessment": assessment}
 
 
-def packet_is_open(deal, handoff) -> bool:
-    """A live new-business deal takes packet edits while open, and once won
-    only while the receivers have sent its handoff back."""
-    if deal.is_historical or deal.pipeline.kind != Pipeline.Kind.NEW_BUSINESS:
-        return False
-    if deal.stage.outcome == Stage.Outcome.OPEN:
-        return True
-    return handoff is not None and handoff.state == Handoff.State.REJECTED
-
-
-def implementation_handoff(deal):
-    return Handoff.objects.filter(deal=deal, kind=KIND).first()
-
-
 @person_required()
 def deal_detail(request, person, pk):
     deal = get_visible_deal(person, pk)
-    handoff = implementation_handoff(deal)
+    handoff = find_implementation_handoff(deal)
     if request.method == "POST":
-        if not packet_is_open(deal, handoff):
-            messages.error(request, "This deal is closed: its packet is final.")
+        posted = packet_from_post(packet_items(), request.POST)
+        try:
+            save_deal_packet(deal, posted, person)
+        except ActionRefused as refused:
+            messages.error(request, str(refused))
             return redirect("deal-detail", pk=pk)
-        save_deal_packet(deal, packet_from_post(packet_items(), request.POST), person)
         if request.headers.get("HX-Request"):
             deal.refresh_from_db()
             return render(
@@ -124,7 +114,7 @@ def deal_detail(request, person, pk):
     context = {
         "deal": deal,
         "is_won": deal.stage.outcome == Stage.Outcome.WON,
-        "is_editable": packet_is_open(deal, handoff),
+        "is_editable": is_packet_open(deal, handoff),
         "is_sent_back": is_sent_back,
         "sender_clocks": handoff.milestones.filter(owed_by=OwedBy.SENDER)
         if is_sent_back
@@ -139,9 +129,10 @@ def deal_detail(request, person, pk):
 @person_required()
 def deal_close_won(request, person, pk):
     deal = get_visible_deal(person, pk)
-    if deal.stage.outcome == Stage.Outcome.OPEN and not deal.is_historical:
-        save_deal_packet(deal, packet_from_post(packet_items(), request.POST), person)
     try:
+        if deal.stage.outcome == Stage.Outcome.OPEN and not deal.is_historical:
+            posted = packet_from_post(packet_items(), request.POST)
+            save_deal_packet(deal, posted, person)
         result = close_deal_won(deal, person)
     except PacketIncomplete as refused:
         messages.error(request, "Not closed: the packet lacks required items.")
@@ -162,12 +153,12 @@ def deal_close_won(request, person, pk):
 @person_required()
 def deal_send_again(request, person, pk):
     deal = get_visible_deal(person, pk)
-    handoff = implementation_handoff(deal)
-    if handoff is None or not packet_is_open(deal, handoff):
+    handoff = find_implementation_handoff(deal)
+    if handoff is None or not is_packet_open(deal, handoff):
         messages.error(request, "Nothing to send again: no handoff was sent back.")
         return redirect("deal-detail", pk=pk)
-    save_deal_packet(deal, packet_from_post(packet_items(), request.POST), person)
     try:
+        save_deal_packet(deal, packet_from_post(packet_items(), request.POST), person)
         resubmit_implementation_handoff(handoff, person)
     except PacketIncomplete as refused:
         messages.error(request, "Not sent: the packet still lacks required items.")

@@ -88,7 +88,7 @@ def active(person: Person | None) -> Person | None:
 
 def manager_of(milestone: Milestone) -> Person | None:
     """The owing person's active manager; the team's head when there is none."""
-    side = clocks.side_owing(milestone.handoff, milestone.owed_by)
+    side = clocks.find_side_owing(milestone.handoff, milestone.owed_by)
     if side.person is not None and active(side.person.manager):
         return side.person.manager
     return active(side.team.head) if side.team is not None else None
@@ -96,7 +96,7 @@ def manager_of(milestone: Milestone) -> Person | None:
 
 def head_above(milestone: Milestone, manager: Person | None) -> Person | None:
     """The head of the team, or of its parent team when that is the manager."""
-    team = clocks.side_owing(milestone.handoff, milestone.owed_by).team
+    team = clocks.find_side_owing(milestone.handoff, milestone.owed_by).team
     if team is None:
         return None
     if active(team.head) and team.head != manager:
@@ -146,7 +146,7 @@ def notify_manager(step: LadderStep, now) -> str:
     if manager is None:
         return passed("Nobody to tell: no active manager and no team head.")
 
-    owing = clocks.side_owing(handoff, milestone.owed_by).person
+    owing = clocks.find_side_owing(handoff, milestone.owed_by).person
     whose = f" ({owing} has it)" if owing else " (unassigned)"
     notify(
         manager,
@@ -192,6 +192,7 @@ def escalate(step: LadderStep, now) -> str:
     milestone = step.milestone
     handoff = milestone.handoff
     head = head_above(milestone, manager_of(milestone))
+    owner = clocks.find_side_owing(handoff, milestone.owed_by).person
     if head is None:
         return passed("Nobody to escalate to: the team has no active head.")
 
@@ -201,9 +202,7 @@ def escalate(step: LadderStep, now) -> str:
         topic=Topic.ESCALATION,
         subject=f"Escalation: {milestone.label} for {handoff.subject}",
         body=overdue_text(milestone, head, now)
-        + f". Owner: {clocks.side_owing(handoff, milestone.owed_by).person or 'nobody'}"
-        "; the manager was told "
-        "at the due time.",
+        + f". Owner: {owner or 'nobody'}; the manager was told at the due time.",
         url=clocks.handoff_url(handoff),
         now=now,
     )

@@ -14,24 +14,29 @@ that renewal is still open history nobody has taken over.
 from collections import Counter, defaultdict
 
 from django.db.models import Q
-from django.dispatch import receiver
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from bowtie.crm_import import deals_imported
+from bowtie.crm_import import CrmImportSummary, import_crm_export
 from bowtie.models import Deal, Stage
 from handoffs.closing import packet_items
 from handoffs.packets import assess_packet
-from handoffs.prefill import history_packet
-from handoffs.renewals import first_renewal_stage, renewal_of
+from handoffs.prefill import derive_history_packet
+from handoffs.renewals import build_renewal, find_first_renewal_stage
 
 BATCH_SIZE = 500
 RENEWALS = "renewals"
 PACKETS = "packets"
 
 
-@receiver(deals_imported, dispatch_uid="handoffs.history.record_won_history")
-def record_won_history(sender, source: str, changes, **kwargs) -> None:
+def import_crm_history(folder, **options) -> CrmImportSummary:
+    """Import a CRM export (see bowtie.crm_import) with its won deals' packets
+    and renewals; all of it, or nothing."""
+    return import_crm_export(folder, record_won_deals=record_won_history, **options)
+
+
+def record_won_history(source: str, changes) -> None:
+    """Derive the packets and renewals of the source's won history."""
     deals = list(
         Deal.objects.filter(external_source=source, is_historical=True)
         .select_related(
@@ -41,12 +46,12 @@ def record_won_history(sender, source: str, changes, **kwargs) -> None:
     )
     won = [deal for deal in deals if deal.stage.outcome == Stage.Outcome.WON]
 
-    store_history_packets(won, earlier_outcomes(deals), changes)
+    store_history_packets(won, count_earlier_outcomes(deals), changes)
     store_history_renewals(won, changes)
     drop_renewals_of_unwon(source, changes)
 
 
-def earlier_outcomes(deals: list[Deal]) -> dict[int, Counter]:
+def count_earlier_outcomes(deals: list[Deal]) -> dict[int, Counter]:
     """For each deal, the account's won and lost deals closed before it."""
     by_account = defaultdict(list)
     for deal in deals:
@@ -72,7 +77,7 @@ def store_history_packets(won: list[Deal], earlier: dict, changes) -> None:
     now = timezone.now()
     to_update = []
     for deal in won:
-        packet = history_packet(deal, earlier.get(deal.pk, Counter()))
+        packet = derive_history_packet(deal, earlier.get(deal.pk, Counter()))
         completeness = assess_packet(items, packet).completeness
         if deal.packet == packet and deal.packet_completeness == completeness:
             continue
@@ -89,22 +94,59 @@ def store_history_packets(won: list[Deal], earlier: dict, changes) -> None:
         changes.record_updated(deal, PACKETS)
 
 
-def store_history_renewals(won: list[Deal], changes) -> None:
-    renewed = set(
-        Deal.objects.filter(renews__in=[deal.pk for deal in won]).values_list(
-            "renews_id", flat=True
-        )
-    )
-    missing = [deal for deal in won if deal.pk not in renewed and deal.closed_on]
-    if not missing:
-        return
+# What a renewal takes from the deal it renews, kept in step on each import.
+RENEWAL_FIELDS = [
+    "name",
+    "account",
+    "owner",
+    "product",
+    "amount",
+    "term_months",
+    "expected_close_on",
+]
 
-    stage = first_renewal_stage()
-    renewals = [renewal_of(deal, stage, is_historical=True) for deal in missing]
-    for start in range(0, len(renewals), BATCH_SIZE):
-        batch = renewals[start : start + BATCH_SIZE]
+
+def store_history_renewals(won: list[Deal], changes) -> None:
+    """One open renewal per dated won deal; an existing one follows its deal."""
+    existing = {
+        renewal.renews_id: renewal
+        for renewal in Deal.objects.filter(renews__in=[deal.pk for deal in won])
+    }
+    stage = find_first_renewal_stage()
+    to_create, to_update = [], []
+    for deal in won:
+        if not deal.closed_on:
+            continue
+        expected = build_renewal(deal, stage, is_historical=True)
+        renewal = existing.get(deal.pk)
+        if renewal is None:
+            to_create.append(expected)
+            continue
+        if renewal.is_historical and follow_deal(renewal, expected):
+            to_update.append(renewal)
+
+    for start in range(0, len(to_create), BATCH_SIZE):
+        batch = to_create[start : start + BATCH_SIZE]
         for renewal in bulk_create_with_history(batch, Deal):
             changes.record_created(renewal, RENEWALS)
+    fields = [*RENEWAL_FIELDS, "amount_currency", "updated_at"]
+    for start in range(0, len(to_update), BATCH_SIZE):
+        bulk_update_with_history(to_update[start : start + BATCH_SIZE], Deal, fields)
+    for renewal in to_update:
+        changes.record_updated(renewal, RENEWALS)
+
+
+def follow_deal(renewal: Deal, expected: Deal) -> bool:
+    """Copy what differs from the renewal the deal makes now; True if any."""
+    changed = False
+    for name in RENEWAL_FIELDS:
+        value = getattr(expected, name)
+        if getattr(renewal, name) != value:
+            setattr(renewal, name, value)
+            changed = True
+    if changed:
+        renewal.updated_at = timezone.now()
+    return changed
 
 
 def drop_renewals_of_unwon(source: str, changes) -> None:

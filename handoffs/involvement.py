@@ -74,7 +74,8 @@ def planned_tasks(model: str, deal, kickoff_due_at, now) -> list[PlannedTask]:
             "AE copied on customer e-mails for two weeks", ae, now + OVERLAY_PERIOD
         ),
     ]
-    if model == PRE_SALE_CS:
+    # An AE who also owns the account has no CSM to bring: nobody is added.
+    if model == PRE_SALE_CS and csm is not None and csm != ae:
         tasks.insert(0, PlannedTask("CSM joins the kickoff", csm, kickoff_due_at))
     return tasks
 
@@ -83,7 +84,7 @@ def planned_tasks(model: str, deal, kickoff_due_at, now) -> list[PlannedTask]:
 class PlannedParticipant:
     person: object
     role: str
-    copied_until: object
+    copy_ends_at: object
 
 
 def planned_participants(model: str, deal, now) -> list[PlannedParticipant]:

@@ -11,7 +11,7 @@ from bowtie.models import Deal
 from bowtie.terms import term_ends_on
 
 
-def deal_history(deal: Deal, earlier: Counter | None = None) -> str:
+def describe_deal_history(deal: Deal, earlier: Counter | None = None) -> str:
     """How the deal came about; `earlier` counts the account's prior outcomes."""
     parts = [deal.name]
     if deal.engaged_on:
@@ -38,7 +38,7 @@ def deal_history(deal: Deal, earlier: Counter | None = None) -> str:
     return sentence
 
 
-def prefilled_packet(deal: Deal) -> dict:
+def prefill_packet(deal: Deal) -> dict:
     """A live deal's starting packet: its history and the account's contacts."""
     stakeholders = []
     if deal.account is not None:
@@ -46,17 +46,17 @@ def prefilled_packet(deal: Deal) -> dict:
             {"person": str(contact), "role": "", "sentiment": ""}
             for contact in deal.account.contacts.all()[:10]
         ]
-    return {"deal_history": deal_history(deal), "stakeholders": stakeholders}
+    return {"deal_history": describe_deal_history(deal), "stakeholders": stakeholders}
 
 
-def history_packet(deal: Deal, earlier: Counter) -> dict:
+def derive_history_packet(deal: Deal, earlier: Counter) -> dict:
     """The partial packet of an imported won deal, from the export's fields.
 
     The export knows the deal's dates and the account's parent company, not
     goals, people or promises: those items stay empty and the completeness
     says so.
     """
-    packet = {"deal_history": deal_history(deal, earlier)}
+    packet = {"deal_history": describe_deal_history(deal, earlier)}
 
     parent = deal.account.parent if deal.account else None
     if parent is not None:

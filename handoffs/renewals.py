@@ -9,7 +9,7 @@ from bowtie.terms import term_ends_on
 from handoffs.services import ActionRefused
 
 
-def first_renewal_stage() -> Stage:
+def find_first_renewal_stage() -> Stage:
     """The open stage renewals start in; refused when RevOps has none."""
     pipeline = Pipeline.objects.filter(
         kind=Pipeline.Kind.RENEWALS, is_default=True
@@ -23,11 +23,16 @@ def first_renewal_stage() -> Stage:
     return stage
 
 
-def renewal_of(deal: Deal, stage: Stage, **values) -> Deal:
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def build_renewal(deal: Deal, stage: Stage, **values) -> Deal:
     """The unsaved renewal of `deal`, due on the last day of its term."""
     account = deal.account
+    limit = Deal._meta.get_field("name").max_length
     return Deal(
-        name=f"Renewal: {deal.name}",
+        name=truncate(f"Renewal: {deal.name}", limit),
         account=account,
         # The account's owner looks after the customer once it is won.
         owner=account.owner if account and account.owner else deal.owner,

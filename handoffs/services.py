@@ -19,7 +19,7 @@ from django.utils import timezone
 from bowtie.domains import is_free_mail
 from bowtie.models import Account, AccountDomain, Person, Topic
 from bowtie.notifications import in_zone_of, notify
-from handoffs import clocks
+from handoffs import clocks, webhook_events
 from handoffs.classification import classify_lead
 from handoffs.models import (
     Handoff,
@@ -311,6 +311,8 @@ def create_lead(
             (m for m in milestones if m.key == Milestone.Key.FIRST_RESPONSE), None
         )
         announce_new_lead(lead, handoff, first_response, now)
+        if lead.owner is not None:
+            webhook_events.publish_lead_assigned(lead, "routed", now)
 
     logger.info(
         "lead %s created and routed to person %s",
@@ -457,6 +459,7 @@ def claim_from_queue(lead: Lead, handoff: Handoff, actor: Person, now) -> None:
         reason=f"{actor} took the lead from the queue.",
         decided_at=now,
     )
+    webhook_events.publish_lead_assigned(lead, "claimed", now)
     handoff.receiver = actor
     # The clocks keep the team's hours they ran on: whoever claims a queued
     # lead is answering it now, and a recount on their hours from the start
@@ -607,6 +610,7 @@ def reassign_lead(lead: Lead, now, why: str) -> Reassignment:
         candidates=outcome.candidates,
         decided_at=now,
     )
+    webhook_events.publish_lead_assigned(lead, "reassigned", now, previous_owner=former)
 
     notify(
         successor,

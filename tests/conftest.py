@@ -59,7 +59,7 @@ def _default_configuration(request):
         "handoffs.migrations.0015_sales_to_implementation_defaults"
     )
     resubmission = importlib.import_module(
-        "handoffs.migrations.0021_packet_resubmission_clock"
+        "handoffs.migrations.0023_packet_resubmission_clock"
     )
     defaults.create_defaults(apps, None)
     ladders.create_ladders(apps, None)

@@ -529,6 +529,20 @@ def test_sending_back_ends_the_receivers_clocks_and_starts_the_aes(won):
     ).exists()
 
 
+def test_a_breach_before_the_send_back_stays_but_escalates_no_further(won):
+    sweep(NOW + timedelta(hours=49))
+    reject_implementation_handoff(
+        won.handoff, won.head, "No migration plan.", now=NOW + timedelta(hours=50)
+    )
+
+    sweep(NOW + timedelta(days=30))
+
+    briefing = Milestone.objects.get(handoff=won.handoff, key="ae_briefing")
+    assert briefing.breached_at == NOW + timedelta(hours=49)
+    assert not briefing.ladder_steps.filter(fired=True, action="escalate").exists()
+    assert not Notification.objects.filter(subject__startswith="Escalation").exists()
+
+
 def test_the_ae_sends_the_completed_packet_again_to_fresh_clocks(won):
     reject_implementation_handoff(won.handoff, won.head, "Risks are thin.", now=NOW)
     thin = COMPLETE_PACKET | {"risks": " "}
@@ -550,10 +564,14 @@ def test_the_ae_sends_the_completed_packet_again_to_fresh_clocks(won):
     assert Notification.objects.filter(
         recipient=won.head, subject="Handoff sent again: Globex platform"
     ).exists()
-    # Sent back a second time, the AE's clock starts again.
+    # Sent back a second time, the AE's clock starts a round of its own; the
+    # first stays on record as it was met.
     reject_implementation_handoff(handoff, won.head, "Still thin.", now=later)
-    again = Milestone.objects.get(handoff=handoff, key="packet_resubmitted")
-    assert (again.started_at, again.met_at) == (later, None)
+    rounds = Milestone.objects.filter(handoff=handoff, owed_by="sender")
+    assert [(m.key, m.started_at, m.met_at) for m in rounds.order_by("pk")] == [
+        ("packet_resubmitted", NOW, later),
+        ("packet_resubmitted-2", later, None),
+    ]
 
 
 def test_the_send_back_page_lets_the_ae_edit_and_send_again(client, won):
@@ -586,7 +604,7 @@ def test_participants_follow_the_involvement_and_are_copied_for_two_weeks(
 
     accept_implementation_handoff(handoff, open_deal.head, now=NOW)
 
-    assert [(p.person, p.role, p.copied_until) for p in handoff.participants.all()] == [
+    assert [(p.person, p.role, p.copy_ends_at) for p in handoff.participants.all()] == [
         (csm, "pre_sale_cs", None),
         (open_deal.ae, "sales_overlay", NOW + timedelta(weeks=2)),
     ]
@@ -651,11 +669,27 @@ def test_the_admin_keeps_rates_and_refuses_a_bad_currency(admin_client):
 
 
 def test_a_renewal_deal_does_not_close_won_through_the_gate(won):
+    Deal.objects.filter(renews=won.deal).update(packet=COMPLETE_PACKET)
     renewal = Deal.objects.get(renews=won.deal)
-    save_deal_packet(renewal, COMPLETE_PACKET)
 
     with pytest.raises(ActionRefused, match="Only new-business deals close won"):
         close_deal_won(renewal, now=NOW)
+
+
+def test_a_draft_cannot_land_on_a_won_deal(won):
+    # As an autosave that arrives just after the close committed.
+    with pytest.raises(ActionRefused, match="packet is final"):
+        save_deal_packet(won.deal, {"risks": "Overwritten."})
+
+    assert Deal.objects.get(pk=won.deal.pk).packet == COMPLETE_PACKET
+
+
+def test_a_deal_without_an_owner_is_not_closed(open_deal):
+    Deal.objects.filter(pk=open_deal.deal.pk).update(owner=None)
+    save_deal_packet(open_deal.deal, COMPLETE_PACKET)
+
+    with pytest.raises(ActionRefused, match="Give the deal an owner"):
+        close_deal_won(Deal.objects.get(pk=open_deal.deal.pk), now=NOW)
 
 
 def test_the_admin_keeps_a_won_deal_won(admin_client, won):
@@ -670,16 +704,57 @@ def test_the_admin_keeps_a_won_deal_won(admin_client, won):
         "amount_0": "24000",
         "amount_1": "EUR",
         "term_months": 12,
-        "packet": json.dumps(COMPLETE_PACKET),
+        "packet": json.dumps({"risks": "x"}),
         "packet_completeness": 100,
     }
 
-    response = admin_client.post(url, data)
+    admin_client.post(url, data)
+    page = admin_client.get(url).content.decode()
 
-    assert response.context["adminform"].form.errors["stage"] == [
-        "A won deal stays won: its handoff and renewal exist."
+    # Every field is read-only: the post changes nothing, score included.
+    stored = Deal.objects.get(pk=deal.pk)
+    assert (stored.stage.name, stored.amount, stored.term_months) == (
+        "Won",
+        deal.amount,
+        12,
+    )
+    assert (stored.packet, stored.packet_completeness) == (COMPLETE_PACKET, 100)
+    assert 'name="stage"' not in page
+
+
+def test_the_admin_scores_a_packet_it_edits_and_asks_for_an_owner(
+    admin_client, open_deal
+):
+    deal = open_deal.deal
+    url = reverse("admin:bowtie_deal_change", args=[deal.pk])
+    data = {
+        "name": deal.name,
+        "account": deal.account.pk,
+        "owner": "",
+        "pipeline": deal.pipeline.pk,
+        "stage": deal.pipeline.stages.get(name="Engaging").pk,
+        "amount_0": "24000",
+        "amount_1": "EUR",
+        "term_months": 12,
+        "packet": json.dumps({"risks": "IT prefers the incumbent."}),
+    }
+
+    admin_client.post(url, data)
+    refused = admin_client.post(
+        url,
+        data
+        | {
+            "stage": deal.pipeline.stages.get(name="Won").pk,
+            "packet": json.dumps(COMPLETE_PACKET),
+        },
+    )
+
+    # One required item of seven.
+    assert Deal.objects.get(pk=deal.pk).packet_completeness == 14
+    assert refused.context["adminform"].form.errors["owner"] == [
+        "Give the deal an owner, the AE, before closing it."
     ]
-    assert Deal.objects.get(pk=deal.pk).stage.name == "Won"
+    assert Deal.objects.get(pk=deal.pk).stage.name == "Engaging"
 
 
 def test_the_weekly_review_mails_the_lowest_rated_once(

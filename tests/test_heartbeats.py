@@ -72,12 +72,13 @@ def test_a_job_that_never_ran_is_late_once_the_others_have_long_been_running(
 
 def test_revops_is_told_once_when_a_job_stops_and_once_when_it_is_back(db, frozen):
     admin = PersonFactory(role="revops_admin")
-    for name in ("sweep-clocks", "redeliver-outbox", "watch-heartbeats"):
+    others = ("redeliver-outbox", "send-due-webhooks", "watch-heartbeats")
+    for name in ("sweep-clocks", *others):
         beat_job(name)(lambda: None)()
 
     frozen.move_to(NOW + timedelta(minutes=5))
-    beat_job("redeliver-outbox")(lambda: None)()
-    beat_job("watch-heartbeats")(lambda: None)()
+    for name in others:
+        beat_job(name)(lambda: None)()
     first = heartbeats.alert_on_missed_heartbeats()
     again = heartbeats.alert_on_missed_heartbeats()
     beat_job("sweep-clocks")(lambda: None)()
@@ -99,13 +100,14 @@ def test_revops_is_told_once_when_a_job_stops_and_once_when_it_is_back(db, froze
 
 
 def test_check_heartbeats_exits_with_an_error_naming_the_late_jobs(db, frozen):
-    for name in ("sweep-clocks", "redeliver-outbox", "watch-heartbeats"):
+    others = ("redeliver-outbox", "send-due-webhooks", "watch-heartbeats")
+    for name in ("sweep-clocks", *others):
         beat_job(name)(lambda: None)()
     call_command("check_heartbeats")
 
     frozen.move_to(NOW + timedelta(minutes=3))
-    beat_job("redeliver-outbox")(lambda: None)()
-    beat_job("watch-heartbeats")(lambda: None)()
+    for name in others:
+        beat_job(name)(lambda: None)()
 
     with pytest.raises(CommandError) as late:
         call_command("check_heartbeats")
@@ -143,6 +145,7 @@ def test_status_json_answers_503_when_a_job_is_late(client, db, frozen):
     assert {job["name"]: job["state"] for job in late.json()["jobs"]} == {
         "sweep-clocks": "late",
         "redeliver-outbox": "late",
+        "send-due-webhooks": "late",
         "watch-heartbeats": "late",
         # Hourly: an hour late is within its grace.
         "weekly-compliance-reports": "ok",

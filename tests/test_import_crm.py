@@ -11,8 +11,9 @@ from django.core.management import CommandError, call_command
 from django.db import transaction
 from djmoney.money import Money
 
-from bowtie.crm_import import CrmImportError, import_crm_export, person_email
-from bowtie.models import Account, Deal, Person, Product, Team
+from bowtie.crm_import import CrmImportError, person_email
+from bowtie.models import Account, Deal, Person, Pipeline, Product, Team
+from handoffs.history import import_crm_history
 from handoffs.models import Handoff
 
 SMALL_EXPORT = {
@@ -49,7 +50,7 @@ def write_export(folder: Path, **changes: str) -> Path:
 def test_crm_import_creates_accounts_people_teams_products_and_deals(db, tmp_path):
     folder = write_export(tmp_path)
 
-    summary = import_crm_export(folder, email_domain="crm.example")
+    summary = import_crm_history(folder, email_domain="crm.example")
 
     labs = Account.objects.get(name="Acme Labs")
     agent = Person.objects.get(full_name="Zoë Ångström")
@@ -92,7 +93,7 @@ def test_crm_import_creates_accounts_people_teams_products_and_deals(db, tmp_pat
 def test_crm_import_keeps_a_won_deal_as_history_with_packet_and_renewal(db, tmp_path):
     folder = write_export(tmp_path)
 
-    import_crm_export(folder, email_domain="crm.example")
+    import_crm_history(folder, email_domain="crm.example")
 
     won = Deal.objects.get(external_id="OPP1")
     renewal = won.renewal
@@ -124,19 +125,63 @@ def test_crm_import_keeps_a_won_deal_as_history_with_packet_and_renewal(db, tmp_
     assert Handoff.objects.count() == 0
 
 
+def test_crm_import_moves_the_renewal_when_the_close_date_changes(db, tmp_path):
+    folder = write_export(tmp_path)
+    import_crm_history(folder)
+    # Closed on the last day of February in a leap year, for more.
+    moved = SMALL_EXPORT["sales_pipeline.csv"].replace(
+        "2017-01-02,2017-02-03,4500", "2015-12-01,2016-02-29,5000"
+    )
+    write_export(tmp_path, sales_pipeline_csv=moved)
+
+    again = import_crm_history(folder)
+
+    renewal = Deal.objects.get(renews__external_id="OPP1")
+    assert again.changes.updated["renewals"] == 1
+    assert (renewal.expected_close_on, renewal.amount) == (
+        date(2017, 2, 27),
+        Money("5000", "USD"),
+    )
+
+
 def test_crm_import_drops_the_renewal_of_a_deal_no_longer_won(db, tmp_path):
     folder = write_export(tmp_path)
-    import_crm_export(folder)
+    import_crm_history(folder)
     lost_now = SMALL_EXPORT["sales_pipeline.csv"].replace(
         "Acme Labs,Won,2017-01-02,2017-02-03,4500",
         "Acme Labs,Lost,2017-01-02,2017-02-03,0",
     )
     write_export(tmp_path, sales_pipeline_csv=lost_now)
 
-    again = import_crm_export(folder)
+    again = import_crm_history(folder)
 
     assert again.changes.removed == {"renewals": 1}
     assert Deal.objects.filter(pipeline__kind="renewals").count() == 0
+
+
+def test_crm_import_refuses_to_overwrite_a_live_deal(db, tmp_path):
+    pipeline = Pipeline.objects.get(kind="new_business", is_default=True)
+    live = Deal.objects.create(
+        name="Live Acme Labs deal",
+        pipeline=pipeline,
+        stage=pipeline.stages.get(name="Engaging"),
+        external_source="maven",
+        external_id="OPP1",
+    )
+
+    with pytest.raises(CrmImportError) as refused:
+        import_crm_history(write_export(tmp_path))
+
+    assert refused.value.problems == [
+        "sales_pipeline.csv: opportunity_id 'OPP1' is a live deal in Bowtie; "
+        "update it through the deal API or import_deal_updates."
+    ]
+    live.refresh_from_db()
+    assert (live.stage.name, live.is_historical, Deal.objects.count()) == (
+        "Engaging",
+        False,
+        1,
+    )
 
 
 def test_crm_import_refuses_an_export_with_unknown_references(db, tmp_path):
@@ -147,7 +192,7 @@ def test_crm_import_refuses_an_export_with_unknown_references(db, tmp_path):
     )
 
     with pytest.raises(CrmImportError) as refused:
-        import_crm_export(folder)
+        import_crm_history(folder)
 
     assert refused.value.problems == [
         "sales_pipeline.csv, row 5: close_date '2017-01-32' is not a date "
@@ -196,7 +241,7 @@ def maven_import(django_db_setup, django_db_blocker):
     if not folder.is_dir():
         pytest.skip(f"sample data folder {folder} is absent (set BOWTIE_SAMPLE_DATA)")
     with django_db_blocker.unblock(), transaction.atomic():
-        yield folder, import_crm_export(folder)
+        yield folder, import_crm_history(folder)
         transaction.set_rollback(True)
 
 
@@ -327,7 +372,7 @@ def test_maven_import_twice_changes_nothing(maven_import, db):
     folder, _ = maven_import
     history_count = Deal.history.count()
 
-    again = import_crm_export(folder)
+    again = import_crm_history(folder)
 
     assert again.is_unchanged
     assert (again.account_count, again.person_count, again.team_count) == (85, 41, 9)
@@ -342,7 +387,7 @@ def test_maven_import_again_restores_edited_values(maven_import, db):
     Account.objects.filter(name="Acme Corporation").update(industry="retail")
     Deal.objects.filter(external_id="Z063OYW0").update(amount=Decimal("1"))
 
-    again = import_crm_export(folder)
+    again = import_crm_history(folder)
 
     assert again.changes.updated == {"accounts": 1, "deals": 1}
     assert Account.objects.get(name="Acme Corporation").industry == "technology"

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import Client
 from djmoney.money import Money
 
-from bowtie.models import Deal, InboundCrmDelivery, InboundCrmEndpoint
+from bowtie.models import Deal, InboundCrmDelivery, InboundCrmEndpoint, Notification
 from bowtie.signatures import SignatureRefused, signature_header, verify_signature
 from handoffs.closing import save_deal_packet
 from handoffs.models import Handoff
@@ -171,6 +171,12 @@ def test_a_won_update_with_an_incomplete_packet_answers_422_and_stores_nothing(
         open_deal.deal,
         body,
     )
+    # The AE hears of it: the CRM may never send the update again.
+    told = Notification.objects.get(recipient=open_deal.ae)
+    assert told.subject == (
+        f"{endpoint.name} closed Globex platform won; the packet is incomplete"
+    )
+    assert told.body.startswith("Bowtie keeps it open until the packet is complete.")
 
 
 def test_a_won_update_with_a_complete_packet_closes_once_when_delivered_twice(

@@ -165,12 +165,13 @@ def test_post_lead_costs_a_fixed_number_of_queries_and_reads_nothing_back(
     ApiToken.objects.filter(pk=writer.pk).update(last_used_at=NOW)
     # Eight reads (token, latest cycle, account, SLA targets and their
     # ladders, rules, the team's members, the owner's working hours), the
-    # rotation claim, then twelve
+    # rotation claim, then thirteen
     # statements between the transaction's two (the clocks' audit history,
-    # their ladder steps and the owner's channel preference among them).
+    # their ladder steps, the owner's channel preference and the webhook
+    # endpoints that may want `lead.assigned` among them).
     # Outside the test's transaction PostgreSQL adds two: taking and giving
     # back the lock under which one person's intakes take turns.
-    expected = 23
+    expected = 24
 
     with django_assert_num_queries(expected):
         response = post_lead(client, DEMO_REQUEST)

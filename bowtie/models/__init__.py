@@ -17,6 +17,12 @@ from bowtie.models.organisation import (
     WorkingPeriod,
 )
 from bowtie.models.tokens import ApiToken, hash_token_key
+from bowtie.models.webhooks import (
+    EventType,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
     "Account",
@@ -26,6 +32,7 @@ __all__ = [
     "Contact",
     "Deal",
     "Delivery",
+    "EventType",
     "InboundCrmDelivery",
     "InboundCrmEndpoint",
     "JobHeartbeat",
@@ -39,6 +46,9 @@ __all__ = [
     "Team",
     "Territory",
     "Topic",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "WorkingPeriod",
     "hash_token_key",
     "product_lookup_key",

@@ -25,7 +25,8 @@ class Handoff(models.Model):
         OPEN = "open", "Open"
         ACCEPTED = "accepted", "Accepted"
         COMPLETED = "completed", "Completed"
-        REJECTED = "rejected", "Rejected"
+        # Sent back to the sender, with the reason: the word people use.
+        REJECTED = "rejected", "Sent back"
         REASSIGNED = "reassigned", "Reassigned"
 
     kind = models.CharField(max_length=40, choices=Kind.choices)

@@ -155,7 +155,7 @@ class HandoffParticipant(models.Model):
     """Someone who stays in a handoff without owning it, by the involvement.
 
     The AE of a warm overlay joins the kickoff and is copied on the handoff's
-    news until `copied_until`; the CSM of a pre-sale CS deal joins from the
+    news until `copy_ends_at`; the CSM of a pre-sale CS deal joins from the
     start and stays copied.
     """
 
@@ -171,7 +171,7 @@ class HandoffParticipant(models.Model):
     )
     role = models.CharField(max_length=20, choices=Role.choices)
     joins_kickoff = models.BooleanField(default=True)
-    copied_until = models.DateTimeField(
+    copy_ends_at = models.DateTimeField(
         null=True, blank=True, help_text="Empty: copied for the whole handoff."
     )
 
@@ -190,4 +190,4 @@ class HandoffParticipant(models.Model):
         return f"{self.person}, {self.get_role_display()}"
 
     def is_copied_at(self, moment) -> bool:
-        return self.copied_until is None or moment <= self.copied_until
+        return self.copy_ends_at is None or moment <= self.copy_ends_at

@@ -21,5 +21,7 @@ class Command(BaseCommand):
             "  mara    manager, Inbound DACH (team queue)\n"
             "  jonas   SDR, Inbound DACH (my queue)\n"
             "  ines    SDR, Inbound Global\n"
+            "  tom     AE, a deal with half a packet (Deals)\n"
+            "  ivy     implementation lead (Implementation queue)\n"
             f"Public lead form: {settings.BOWTIE_BASE_URL}/form/\n"
         )

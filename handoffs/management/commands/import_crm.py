@@ -6,12 +6,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from bowtie.crm_import import (
-    DEFAULT_EMAIL_DOMAIN,
-    DEFAULT_SOURCE,
-    CrmImportError,
-    import_crm_export,
-)
+from bowtie.crm_import import DEFAULT_EMAIL_DOMAIN, DEFAULT_SOURCE, CrmImportError
+from handoffs.history import import_crm_history
 
 KINDS = ("accounts", "people", "teams", "products", "deals")
 
@@ -41,7 +37,7 @@ class Command(BaseCommand):
         started = time.monotonic()
         try:
             with logging_redirect_tqdm():
-                summary = import_crm_export(
+                summary = import_crm_history(
                     folder, source=source, email_domain=email_domain, progress=True
                 )
         except CrmImportError as error:
@@ -65,7 +61,6 @@ class Command(BaseCommand):
                 f"{kind:>9}: {counts[kind]:>5} in the export, "
                 f"{changes.created[kind]} created, {changes.updated[kind]} updated"
             )
-        # Written by the apps that keep more about won deals, when installed.
         self.stdout.write(
             f"{'renewals':>9}: {changes.created['renewals']} created, "
             f"{changes.removed['renewals']} removed; "

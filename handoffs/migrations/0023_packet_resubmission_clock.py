@@ -39,7 +39,7 @@ def remove_resubmission_clock(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("handoffs", "0020_sent_back_clock_participants_and_euro_value")]
+    dependencies = [("handoffs", "0022_handoff_annual_value_eur")]
     operations = [
         migrations.RunPython(create_resubmission_clock, remove_resubmission_clock)
     ]

@@ -1,4 +1,4 @@
-"""Clocks owed by the sender, participants of a handoff, and its value in EUR."""
+"""The people who stay in a handoff without owning it."""
 
 import django.db.models.deletion
 import simple_history.models
@@ -7,51 +7,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ('bowtie', '0009_inbound_crm_endpoints'),
-        ('handoffs', '0019_handoff_tasks_and_involvement'),
+        ('handoffs', '0020_clocks_owed_by_the_sender'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='handoff',
-            name='annual_value_eur',
-            field=models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True),
-        ),
-        migrations.AddField(
-            model_name='historicalhandoff',
-            name='annual_value_eur',
-            field=models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True),
-        ),
-        migrations.AddField(
-            model_name='historicalmilestone',
-            name='owed_by',
-            field=models.CharField(choices=[('receivers', 'The receiving side'), ('sender', 'The sender (work sent back)')], default='receivers', max_length=10),
-        ),
-        migrations.AddField(
-            model_name='historicalslapolicy',
-            name='starts_when',
-            field=models.CharField(choices=[('opened', "When the handoff opens (the receivers' clock)"), ('sent_back', "When the receivers send it back (the sender's)")], default='opened', max_length=10),
-        ),
-        migrations.AddField(
-            model_name='milestone',
-            name='owed_by',
-            field=models.CharField(choices=[('receivers', 'The receiving side'), ('sender', 'The sender (work sent back)')], default='receivers', max_length=10),
-        ),
-        migrations.AddField(
-            model_name='slapolicy',
-            name='starts_when',
-            field=models.CharField(choices=[('opened', "When the handoff opens (the receivers' clock)"), ('sent_back', "When the receivers send it back (the sender's)")], default='opened', max_length=10),
-        ),
         migrations.CreateModel(
             name='HistoricalHandoffParticipant',
             fields=[
                 ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
                 ('role', models.CharField(choices=[('sales_overlay', 'AE on warm overlay'), ('pre_sale_cs', 'CSM from before the sale')], max_length=20)),
                 ('joins_kickoff', models.BooleanField(default=True)),
-                ('copied_until', models.DateTimeField(blank=True, help_text='Empty: copied for the whole handoff.', null=True)),
+                ('copy_ends_at', models.DateTimeField(blank=True, help_text='Empty: copied for the whole handoff.', null=True)),
                 ('history_id', models.AutoField(primary_key=True, serialize=False)),
                 ('history_date', models.DateTimeField(db_index=True)),
                 ('history_change_reason', models.CharField(max_length=100, null=True)),
@@ -74,7 +43,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('role', models.CharField(choices=[('sales_overlay', 'AE on warm overlay'), ('pre_sale_cs', 'CSM from before the sale')], max_length=20)),
                 ('joins_kickoff', models.BooleanField(default=True)),
-                ('copied_until', models.DateTimeField(blank=True, help_text='Empty: copied for the whole handoff.', null=True)),
+                ('copy_ends_at', models.DateTimeField(blank=True, help_text='Empty: copied for the whole handoff.', null=True)),
                 ('handoff', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='participants', to='handoffs.handoff')),
                 ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='bowtie.person')),
             ],
