@@ -193,7 +193,11 @@ def open_implementation_handoff(deal: Deal, now) -> Handoff:
             handoff=handoff, title=task.title, owner=task.owner, due_at=task.due_at
         )
         for task in involvement.planned_tasks(
-            model, deal, kickoff.due_at if kickoff else now, now
+            model,
+            deal,
+            kickoff.due_at if kickoff else now,
+            now,
+            implementation_lead=team.head if team is not None else None,
         )
     )
     HandoffParticipant.objects.bulk_create(

@@ -60,13 +60,21 @@ def involvement_for(deal, value: Decimal | None = None) -> str:
     return WARM_OVERLAY
 
 
-def planned_tasks(model: str, deal, kickoff_due_at, now) -> list[PlannedTask]:
+def planned_tasks(
+    model: str, deal, kickoff_due_at, now, implementation_lead=None
+) -> list[PlannedTask]:
     """The tasks a model asks for; the kickoff's due time anchors them."""
     ae = deal.owner
     csm = deal.account.owner if deal.account is not None else None
     if model == CLEAN_BREAK:
+        # No overlay: implementation opens the relationship on its own, on
+        # the day, from the packet.
         return [
-            PlannedTask("Send the automated welcome and onboarding e-mail", None, now)
+            PlannedTask(
+                "Send the welcome and onboarding e-mail (no AE overlay)",
+                implementation_lead,
+                now + timedelta(days=1),
+            )
         ]
     tasks = [
         PlannedTask("AE joins the kickoff", ae, kickoff_due_at),

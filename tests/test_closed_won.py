@@ -420,7 +420,7 @@ def test_the_brief_links_every_statement_to_its_field(client, won, settings):
             9_999,
             12,
             "clean_break",
-            ["Send the automated welcome and onboarding e-mail"],
+            ["Send the welcome and onboarding e-mail (no AE overlay)"],
         ),
         (
             10_000,
@@ -779,3 +779,20 @@ def test_the_weekly_review_mails_the_lowest_rated_once(
         "The lowest-rated handoffs of Enterprise AEs, 2027-W04:\n\n"
         "- Globex platform (Alex AE): 3.0. Thin on promises."
     )
+
+
+def test_pre_sale_cs_brings_no_csm_when_the_ae_owns_the_account(open_deal):
+    deal = open_deal.deal
+    deal.amount = Money(60_000, "EUR")
+    deal.save()
+    deal.account.owner = open_deal.ae
+    deal.account.save()
+    save_deal_packet(deal, COMPLETE_PACKET)
+
+    handoff = close_deal_won(deal, now=NOW).handoff
+
+    assert [task.title for task in handoff.tasks.all()] == [
+        "AE joins the kickoff",
+        "AE copied on customer e-mails for two weeks",
+    ]
+    assert [p.role for p in handoff.participants.all()] == ["sales_overlay"]
