@@ -2,7 +2,7 @@ from django.conf import settings
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from handoffs.api.inbound import inbound_crm_delivery
+from handoffs.api.inbound import hubspot_events, inbound_crm_delivery
 from handoffs.api.views import DealViewSet, LeadViewSet
 
 router = SimpleRouter()
@@ -17,6 +17,9 @@ urlpatterns = [
         r"^crm/inbound/(?P<slug>[-\w]+)/?$",
         inbound_crm_delivery,
         name="api-crm-inbound",
+    ),
+    re_path(
+        r"^crm/hubspot/(?P<slug>[-\w]+)/?$", hubspot_events, name="api-crm-hubspot"
     ),
 ]
 
