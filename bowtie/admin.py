@@ -34,7 +34,11 @@ from bowtie.models import (
     Territory,
     WorkingPeriod,
 )
-from bowtie.services import issue_api_token, revoke_api_tokens
+from bowtie.services import (
+    change_api_token_rate,
+    issue_api_token,
+    revoke_api_tokens,
+)
 
 admin.site.site_header = "Bowtie administration"
 admin.site.site_title = "Bowtie"
@@ -267,26 +271,38 @@ class ApiTokenAdmin(admin.ModelAdmin):
         "name",
         "key_prefix",
         "scopes",
+        "person",
         "created_at",
         "last_used_at",
         "revoked_at",
+        "rate_per_minute",
     ]
     readonly_fields = ["key_prefix", "created_at", "last_used_at"]
     actions = ["revoke"]
 
     def get_readonly_fields(self, request, obj=None):
-        # Once issued, a token is only ever revoked, never edited.
-        return [field.name for field in ApiToken._meta.fields] if obj else []
+        # Once issued, a token is only revoked or given another rate.
+        if obj is None:
+            return []
+        return [f.name for f in ApiToken._meta.fields if f.name != "rate_per_minute"]
 
     def get_fields(self, request, obj=None):
-        return None if obj else ["name", "scopes"]
+        # An issued token shows every field, all read-only but its rate.
+        if obj is not None:
+            return super().get_fields(request, obj)
+        return ["name", "scopes", "person", "rate_per_minute"]
 
     def save_model(self, request, obj, form, change):
         if change:
+            change_api_token_rate(obj, obj.rate_per_minute)
             return
         try:
             token, key = issue_api_token(
-                obj.name, obj.scopes or [], getattr(request.user, "person", None)
+                obj.name,
+                obj.scopes or [],
+                getattr(request.user, "person", None),
+                rate_per_minute=obj.rate_per_minute,
+                person=obj.person,
             )
         except ValueError as error:
             messages.error(request, str(error))

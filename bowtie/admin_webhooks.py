@@ -44,6 +44,13 @@ class WebhookEndpointAdmin(SimpleHistoryAdmin):
     search_fields = ["name"]
     actions = ["enable"]
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        # Whoever may only look does not see the secret that signs for Bowtie.
+        if obj is not None and not self.has_change_permission(request, obj):
+            fields = [name for name in fields if name != "secret"]
+        return fields
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             # The secret is generated on save; the next page shows it.
@@ -86,7 +93,9 @@ class WebhookEndpointAdmin(SimpleHistoryAdmin):
             reverse("admin:bowtie_webhookendpoint_change", args=[obj.pk])
         )
 
-    @admin.action(description="Enable the selected endpoints again")
+    @admin.action(
+        description="Enable the selected endpoints again", permissions=["change"]
+    )
     def enable(self, request, queryset):
         enabled = webhooks.enable_endpoints(list(queryset.values_list("pk", flat=True)))
         messages.success(
@@ -129,7 +138,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     def body(self, obj):
         return format_html("<pre>{}</pre>", obj.event.body)
 
-    @admin.action(description="Replay: send again, same event id and bytes")
+    @admin.action(
+        description="Replay: send again, same event id and bytes",
+        permissions=["change"],
+    )
     def replay_selected(self, request, queryset):
         chosen = list(queryset.values_list("pk", flat=True))
         replayed = webhooks.replay(chosen, timezone.now())

@@ -64,6 +64,7 @@ class Environment(BaseSettings):
         30, ge=5, alias="BOWTIE_OUTBOX_RETRY_AFTER_SECONDS"
     )
     form_rate_limit: str = Field("30/m", alias="BOWTIE_FORM_RATE_LIMIT")
+    api_rate_per_minute: int = Field(600, ge=1, alias="BOWTIE_API_RATE_PER_MINUTE")
     # Behind a load balancer every request comes from its address; name the
     # header it sets with the visitor's address (one value, e.g. X-Real-IP).
     client_ip_header: str = Field("", alias="BOWTIE_CLIENT_IP_HEADER")
@@ -72,6 +73,9 @@ class Environment(BaseSettings):
     )
     # Mounts the baseline endpoint that `manage.py bench` compares intake with.
     benchmark_endpoints: bool = Field(False, alias="BOWTIE_BENCHMARK_ENDPOINTS")
+    webhooks_allow_private_addresses: bool = Field(
+        False, alias="BOWTIE_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES"
+    )
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

@@ -27,6 +27,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "simple_history",
     "djmoney",
     "djmoney.contrib.exchange",
@@ -95,8 +97,12 @@ if ENV.redis_url:
         }
     }
 else:
-    # Shared by every process on the machine, so the form rate limit holds
-    # across web workers without a cache server.
+    # Shared by every process on the machine, so the form rate limit and the
+    # API's per-token throttle hold across web workers without a cache server.
+    # Only on one machine, though: web servers on several hosts need REDIS_URL,
+    # or each host counts a token's requests apart and lets through its rate
+    # once per host. Never a local-memory cache here (tests use one): every
+    # worker process would count alone, multiplying the rate by their number.
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
@@ -132,6 +138,10 @@ STORAGES = {
 # Deal values in other currencies convert at the rates RevOps keeps in the
 # admin (bowtie.exchange); read fresh each time, so an edit counts at once.
 EXCHANGE_BACKEND = "bowtie.exchange.AdminRatesBackend"
+
+# Outbound webhooks post only to public addresses; an installation whose CRM
+# middleware sits on its own network says so here.
+BOWTIE_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = ENV.webhooks_allow_private_addresses
 RATES_CACHE_TIMEOUT = 0
 
 REST_FRAMEWORK = {
@@ -144,7 +154,39 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "bowtie.api.errors.exception_handler",
+    # Which also loads the token scheme beside it, for the schema's security.
+    "DEFAULT_SCHEMA_CLASS": "bowtie.api.schema.ScopedAutoSchema",
+    # Every API view, the other apps' too, counts against its caller's rate.
+    "DEFAULT_THROTTLE_CLASSES": ["bowtie.api.throttling.ApiRateThrottle"],
 }
+BOWTIE_API_RATE_PER_MINUTE = ENV.api_rate_per_minute
+
+# The OpenAPI schema at /api/schema and its page at /api/docs, which loads
+# Swagger UI from drf-spectacular-sidecar's static files, served by the app
+# like every other asset: an install without internet keeps its docs.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Bowtie API",
+    "DESCRIPTION": (
+        "Leads, deals, handoffs and the core records a CRM syncs. Send "
+        "`Authorization: Bearer <key>`; each resource names the scopes it needs."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No validator badge: it would send the schema's address to swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Choice sets that share a field name, or serve two fields, named once.
+    "ENUM_NAME_OVERRIDES": {
+        "HandoffKindEnum": "handoffs.models.Handoff.Kind",
+        "PacketItemKindEnum": "handoffs.models.PacketItem.Kind",
+    },
+}
+# An Idempotency-Key replays its first answer this long, then the key is free.
+BOWTIE_IDEMPOTENCY_KEY_LIFETIME = timedelta(hours=24)
+# Leads one POST /api/leads/batch may carry: a batch answers when its last lead
+# is routed, and a hundred stay well inside a web worker's timeout.
+BOWTIE_LEAD_BATCH_LIMIT = 100
 
 if ENV.email_host:
     MAILERS = {
@@ -231,6 +273,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bowtie.tasks.watch_heartbeats",
         "schedule": timedelta(minutes=1),
         "options": {"expires": 50},
+    },
+    # Hourly is enough: an expired key is already ignored when it is looked up.
+    "delete-expired-idempotency-keys": {
+        "task": "bowtie.tasks.delete_expired_idempotency_keys",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
     },
 }
 

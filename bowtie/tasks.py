@@ -1,4 +1,7 @@
-"""Background jobs of the core: deliver notifications and webhooks, sweep both."""
+"""Background jobs of the core: deliver notifications and webhooks, sweep both.
+
+Also the hourly clean-up of idempotency keys past their lifetime.
+"""
 
 from datetime import datetime
 
@@ -6,6 +9,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from bowtie import heartbeats, notifications, webhooks
+from bowtie.api import idempotency
 from bowtie.heartbeats import beat_job
 
 
@@ -20,7 +24,9 @@ def redeliver_outbox() -> int:
     return notifications.redeliver_pending()
 
 
-@shared_task(ignore_result=True)
+# Limits below the send lease (bowtie.webhooks.SEND_LEASE): an attempt that
+# a slow receiver holds ends before another worker may take the delivery.
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
 def deliver_webhook(delivery_id: int, due_at: str | None = None) -> str:
     attempt = datetime.fromisoformat(due_at) if due_at else None
     return webhooks.deliver(delivery_id, timezone.now(), attempt)
@@ -36,3 +42,9 @@ def send_due_webhooks() -> int:
 @beat_job("watch-heartbeats")
 def watch_heartbeats() -> dict:
     return heartbeats.alert_on_missed_heartbeats()
+
+
+@shared_task(ignore_result=True)
+@beat_job("delete-expired-idempotency-keys")
+def delete_expired_idempotency_keys() -> int:
+    return idempotency.delete_expired_keys(timezone.now())

@@ -23,6 +23,7 @@ urlpatterns = [
     path("status.json", views.status_json, name="status-json"),
     path("admin/", admin.site.urls),
     # The apps bring their own routes; the core names them only by module path.
+    path("api/", include("bowtie.api.urls")),
     path("api/", include("handoffs.api.urls")),
     path("", include("handoffs.urls")),
 ]

@@ -22,14 +22,17 @@ The event types are `EventType` (bowtie.models.webhooks), where the model
 validates an endpoint's choice against them.
 """
 
+import ipaddress
 import json
 import logging
+import socket
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import DateTimeField, F, Q, Value
@@ -54,7 +57,9 @@ Status = WebhookDelivery.Status
 RETRY_WINDOW = timedelta(days=3)
 FIRST_BACKOFF = timedelta(minutes=1)
 MAX_BACKOFF = timedelta(hours=6)
-# Per phase (connect, send, answer): a claim outlasts all three together.
+# Per phase (connect, send, answer); a receiver that drips its answer could
+# outlast them, so the task's time limit (bowtie.tasks) ends a whole attempt
+# within the send lease.
 TIMEOUT = httpx.Timeout(10.0)
 SEND_LEASE = timedelta(minutes=2)
 # How long a queued task is trusted to reach a worker before the sweep
@@ -170,6 +175,14 @@ def send_due(now, limit: int = SWEEP_BATCH) -> int:
     lost. The rows are marked under a lock that skips rows another sweep
     holds, so two sweeps do not queue one delivery twice.
     """
+    # A delivery past its window whose last attempt never recorded (the
+    # worker died mid-send) would otherwise be sent on and on.
+    WebhookDelivery.objects.filter(
+        status=Status.PENDING,
+        give_up_at__lt=now - SEND_LEASE,
+        next_attempt_at__lte=now,
+    ).update(status=Status.GAVE_UP, next_attempt_at=None, last_error="Gave up.")
+
     with transaction.atomic():
         due = list(
             WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
@@ -213,13 +226,21 @@ def deliver(delivery_id: int, now: datetime, due_at: datetime | None = None) -> 
     attempt_is_on = (
         Q(next_attempt_at__lte=now) if due_at is None else Q(next_attempt_at=due_at)
     )
-    # Moving next_attempt_at on is the claim: no other task matches it now.
+    # Moving next_attempt_at on is the claim, and the lease's end its token:
+    # a worker whose lease ran out finds another holder's token and records
+    # nothing. The attempt is counted here, so an attempt that crashes the
+    # worker still counts towards giving up.
+    lease_until = now + SEND_LEASE
     claimed = WebhookDelivery.objects.filter(
         attempt_is_on,
         pk=delivery_id,
         status=Status.PENDING,
         endpoint__is_active=True,
-    ).update(next_attempt_at=now + SEND_LEASE, queued_until=None)
+    ).update(
+        next_attempt_at=lease_until,
+        queued_until=None,
+        attempt_count=F("attempt_count") + 1,
+    )
     if not claimed:
         return "not claimed"
 
@@ -227,7 +248,7 @@ def deliver(delivery_id: int, now: datetime, due_at: datetime | None = None) -> 
         pk=delivery_id
     )
     attempt = post(delivery, now)
-    return record_attempt(delivery, attempt, now)
+    return record_attempt(delivery, attempt, now, lease_until)
 
 
 def headers_for(delivery: WebhookDelivery, now: datetime) -> dict[str, str]:
@@ -242,8 +263,44 @@ def headers_for(delivery: WebhookDelivery, now: datetime) -> dict[str, str]:
 
 
 def http_client() -> httpx.Client:
-    """The client every attempt posts with; tests give it a fake transport."""
-    return httpx.Client(timeout=TIMEOUT, follow_redirects=False)
+    """The client every attempt posts with; tests give it a fake transport.
+
+    No proxy or .netrc from the environment, no redirects, and only public
+    addresses unless the installation allows its own network.
+    """
+    return httpx.Client(
+        timeout=TIMEOUT,
+        follow_redirects=False,
+        trust_env=False,
+        transport=PublicAddressTransport(),
+    )
+
+
+class PublicAddressTransport(httpx.HTTPTransport):
+    """Refuse to post to this network's own addresses (loopback, private,
+    link-local, the cloud metadata address), so an endpoint cannot be made
+    to probe the servers beside Bowtie."""
+
+    def handle_request(self, request):
+        if not settings.BOWTIE_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES:
+            refuse_private_host(request.url.host, request.url.port or 443)
+        # TODO(webhooks): the name is resolved again to connect, so a host
+        # that changes its answer in between (DNS rebinding) gets through;
+        # pin the checked address in the connection when that matters.
+        return super().handle_request(request)
+
+
+def refuse_private_host(host: str, port: int) -> None:
+    try:
+        addresses = {
+            info[4][0]
+            for info in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+        }
+    except OSError as error:
+        raise httpx.ConnectError("The receiver's name does not resolve.") from error
+    for address in addresses:
+        if not ipaddress.ip_address(address.split("%")[0]).is_global:
+            raise httpx.ConnectError("The receiver is on a private network.")
 
 
 def post(delivery: WebhookDelivery, now: datetime) -> Attempt:
@@ -295,8 +352,11 @@ def retry_after(attempt: Attempt, now: datetime) -> timedelta | None:
         return None
     value = attempt.retry_after.strip()
     if value.isascii() and value.isdigit():
-        seconds = min(int(value), int(RETRY_WINDOW.total_seconds()))
-        return timedelta(seconds=seconds)
+        window = int(RETRY_WINDOW.total_seconds())
+        # Compared as text first: a number of thousands of digits is refused
+        # by int() itself, and any wait past the window is the window.
+        seconds = int(value) if len(value) <= len(str(window)) else window
+        return timedelta(seconds=min(seconds, window))
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -325,11 +385,18 @@ def retry_time(
     return min(now + wait, give_up_at)
 
 
-def record_attempt(delivery: WebhookDelivery, attempt: Attempt, now) -> str:
-    """Store what the attempt came to, and what it says about the endpoint."""
+def record_attempt(
+    delivery: WebhookDelivery, attempt: Attempt, now, lease_until: datetime
+) -> str:
+    """Store what the attempt came to, and what it says about the endpoint.
+
+    Only while this attempt's lease holds: one that outlived it (a receiver
+    that answered slower than the lease) lost the delivery to a newer
+    attempt, whose answer must not be overwritten.
+    """
     status = verdict(attempt.status_code)
     changes = {
-        "attempt_count": delivery.attempt_count + 1,
+        "attempt_count": delivery.attempt_count,
         "last_attempt_at": now,
         "last_status_code": attempt.status_code,
         "last_error": "" if status == Status.DELIVERED else describe(attempt),
@@ -346,7 +413,12 @@ def record_attempt(delivery: WebhookDelivery, attempt: Attempt, now) -> str:
             status = Status.GAVE_UP
     if status == Status.DELIVERED:
         changes["delivered_at"] = now
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=status, **changes)
+    recorded = WebhookDelivery.objects.filter(
+        pk=delivery.pk, status=Status.PENDING, next_attempt_at=lease_until
+    ).update(status=status, **changes)
+    if not recorded:
+        logger.warning("webhook delivery %s answered after its lease", delivery.pk)
+        return "superseded"
 
     if status == Status.DELIVERED:
         note_success(delivery.endpoint)
@@ -364,7 +436,12 @@ def record_attempt(delivery: WebhookDelivery, attempt: Attempt, now) -> str:
         status,
         changes["last_error"],
     )
-    note_failure(delivery.endpoint, changes["last_error"], now)
+    note_failure(
+        delivery.endpoint,
+        changes["last_error"],
+        now,
+        gave_up=status == Status.GAVE_UP,
+    )
     return status
 
 
@@ -375,11 +452,15 @@ def note_success(endpoint: WebhookEndpoint) -> None:
     )
 
 
-def note_failure(endpoint: WebhookEndpoint, error: str, now) -> None:
+def note_failure(
+    endpoint: WebhookEndpoint, error: str, now, *, gave_up: bool = False
+) -> None:
     """Count the failure; switch the endpoint off once it failed for days.
 
     Both conditions, so that neither a burst of failures in a short outage
-    nor one slow retry in a quiet week switches off a receiver.
+    nor one slow retry in a quiet week switches off a receiver. A delivery
+    that gave up has failed for its whole three days, which is the time
+    condition met: its first failure came a little after its event.
     """
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
         consecutive_failures=F("consecutive_failures") + 1,
@@ -393,15 +474,19 @@ def note_failure(endpoint: WebhookEndpoint, error: str, now) -> None:
         f"Nothing was delivered for {days} days and at least "
         f"{DISABLE_AFTER_FAILURES} attempts in a row failed; the last: {error}."
     )
+    failed_long_enough = Q() if gave_up else Q(failing_since__lte=now - DISABLE_AFTER)
     with transaction.atomic():
         # Conditional on being active: of two workers failing at once, one
         # switches the endpoint off and tells people.
-        disabled = WebhookEndpoint.objects.filter(
-            pk=endpoint.pk,
-            is_active=True,
-            consecutive_failures__gte=DISABLE_AFTER_FAILURES,
-            failing_since__lte=now - DISABLE_AFTER,
-        ).update(is_active=False, disabled_at=now, disabled_reason=reason[:300])
+        disabled = (
+            WebhookEndpoint.objects.filter(
+                pk=endpoint.pk,
+                is_active=True,
+                consecutive_failures__gte=DISABLE_AFTER_FAILURES,
+            )
+            .filter(failed_long_enough)
+            .update(is_active=False, disabled_at=now, disabled_reason=reason[:300])
+        )
         if disabled:
             tell_disabled(endpoint, reason, now)
 

@@ -105,3 +105,17 @@ def received_handoffs(person: Person, kind: str):
         return handoffs.filter(mine)
     # The receiving team works its handoffs together.
     return handoffs.filter(mine | Q(receiving_team=person.team_id))
+
+
+def visible_handoffs(person: Person):
+    """Handoffs a person may open: those their side receives, and those of
+    the leads and deals they may open (the sender's among them)."""
+    received = Handoff.objects.none()
+    for kind in Handoff.Kind.values:
+        received |= received_handoffs(person, kind)
+    return (
+        received
+        | Handoff.objects.filter(sender=person)
+        | Handoff.objects.filter(lead__in=visible_leads(person))
+        | Handoff.objects.filter(deal__in=visible_deals(person))
+    )

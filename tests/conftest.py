@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.conf import settings
+from django.core.cache import caches
 from django.db import connections
 from django.utils import timezone
 
@@ -24,6 +25,10 @@ def _isolated_side_effects(settings, tmp_path):
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     }
+    # A local-memory cache outlives the test, and so would the API throttle's
+    # counts: on SQLite the next test's token reuses the same id, and under a
+    # frozen clock those counts never leave their minute.
+    caches["default"].clear()
     from bowtie.celery import celery_app
 
     celery_app.conf.task_always_eager = True

@@ -14,7 +14,7 @@ from djmoney.contrib.exchange.models import Rate
 from djmoney.money import Money
 
 from bowtie.exchange import in_euros, rates_backend
-from bowtie.models import Deal, Notification, Pipeline, Stage, Team, WorkingPeriod
+from bowtie.models import Deal, Notification, Stage, Team, WorkingPeriod
 from handoffs import quality
 from handoffs.closing import (
     PacketIncomplete,
@@ -30,8 +30,8 @@ from handoffs.escalation import sweep
 from handoffs.models import Handoff, Milestone
 from handoffs.packets import assess_packet
 from handoffs.services import ActionRefused
-from tests.deal_fixtures import COMPLETE_PACKET
-from tests.factories import AccountFactory, PersonFactory, TeamFactory
+from tests.deal_fixtures import COMPLETE_PACKET, build_open_deal
+from tests.factories import PersonFactory
 
 # 31 January: the renewal lands on a month end.
 NOW = datetime(2027, 1, 31, 10, 0, tzinfo=UTC)
@@ -51,23 +51,7 @@ def form_of(packet: dict) -> dict:
 
 @pytest.fixture
 def open_deal(db):
-    sales = TeamFactory(name="Enterprise AEs")
-    ae = PersonFactory(full_name="Alex AE", role="ae", team=sales)
-    implementation = TeamFactory(name="Implementation", function="implementation")
-    lead = PersonFactory(full_name="Ivy Impl", role="implementation")
-    implementation.head = lead
-    implementation.save()
-    pipeline = Pipeline.objects.get(kind="new_business", is_default=True)
-    deal = Deal.objects.create(
-        name="Globex platform",
-        account=AccountFactory(name="Globex", owner=PersonFactory(role="am")),
-        owner=ae,
-        pipeline=pipeline,
-        stage=pipeline.stages.get(name="Engaging"),
-        amount=Money(24_000, "EUR"),
-        term_months=12,
-    )
-    return SimpleNamespace(deal=deal, ae=ae, implementation=implementation, head=lead)
+    return build_open_deal()
 
 
 def test_missing_items_are_named_part_by_part():

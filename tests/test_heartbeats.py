@@ -149,4 +149,5 @@ def test_status_json_answers_503_when_a_job_is_late(client, db, frozen):
         "watch-heartbeats": "late",
         # Hourly: an hour late is within its grace.
         "weekly-compliance-reports": "ok",
+        "delete-expired-idempotency-keys": "ok",
     }

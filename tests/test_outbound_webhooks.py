@@ -606,3 +606,70 @@ def test_an_endpoint_names_only_registered_event_types():
         validate_event_types([])
     with pytest.raises(ValueError, match="Unregistered"):
         webhooks.publish("deal.lost", {}, NOW)
+
+
+def test_an_attempt_that_outlived_its_lease_does_not_overwrite_the_next(
+    receiver, frozen, endpoint, django_capture_on_commit_callbacks
+):
+    receiver.answer(503)
+    delivery = publish_one(django_capture_on_commit_callbacks)
+    lease_ends = NOW + webhooks.SEND_LEASE
+    later = lease_ends + timedelta(seconds=1)
+    outcomes = []
+
+    # The first post hangs past its lease; meanwhile the sweep hands the
+    # delivery to another worker, whose post is answered 200.
+    posts = []
+
+    def slow_then_newer(request):
+        request.read()
+        posts.append(request)
+        if len(posts) == 1:
+            outcomes.append(webhooks.deliver(delivery.pk, later))
+            return httpx.Response(500)
+        return httpx.Response(200)
+
+    receiver.handle = slow_then_newer
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status="pending", next_attempt_at=NOW, attempt_count=0
+    )
+    first = webhooks.deliver(delivery.pk, NOW)
+
+    delivery.refresh_from_db()
+    assert (outcomes, first) == (["delivered"], "superseded")
+    assert (delivery.status, delivery.attempt_count) == ("delivered", 2)
+    assert delivery.delivered_at == later
+
+
+def test_a_retry_after_of_thousands_of_digits_waits_the_window():
+    attempt = webhooks.Attempt(status_code=429, retry_after="9" * 5000)
+
+    assert webhooks.retry_after(attempt, NOW) == webhooks.RETRY_WINDOW
+
+
+def test_a_delivery_past_its_window_whose_worker_died_gives_up(
+    receiver, frozen, endpoint, django_capture_on_commit_callbacks
+):
+    delivery = publish_one(django_capture_on_commit_callbacks)
+    # Claimed at its last chance by a worker that never came back.
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status="pending", next_attempt_at=delivery.give_up_at
+    )
+    frozen.move_to(delivery.give_up_at + webhooks.SEND_LEASE + timedelta(seconds=1))
+
+    send_due_webhooks()
+
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.next_attempt_at) == ("gave_up", None)
+
+
+@pytest.mark.parametrize(
+    "address", ["127.0.0.1", "10.1.2.3", "169.254.169.254", "::1", "192.168.0.9"]
+)
+def test_a_receiver_on_this_network_is_refused(address):
+    with pytest.raises(httpx.ConnectError, match="private network"):
+        webhooks.refuse_private_host(address, 443)
+
+
+def test_a_public_receiver_is_let_through():
+    webhooks.refuse_private_host("93.184.215.14", 443)

@@ -17,6 +17,15 @@ class TokenUser(AnonymousUser):
     def is_authenticated(self):
         return True
 
+    @property
+    def person(self):
+        """The person a person's token acts as; None for an integration's.
+
+        Views read `request.user.person` for a session; a person's token
+        answers the same, so it sees and does what that person may.
+        """
+        return self.token.person
+
     def __str__(self):
         return f"token {self.token.name}"
 
@@ -32,11 +41,18 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Send exactly one token.")
 
         key = header[1].decode(errors="ignore")
-        token = ApiToken.objects.filter(
-            key_hash=hash_token_key(key), revoked_at__isnull=True
-        ).first()
+        token = (
+            ApiToken.objects.filter(
+                key_hash=hash_token_key(key), revoked_at__isnull=True
+            )
+            .select_related("person")
+            .first()
+        )
         if token is None:
             raise exceptions.AuthenticationFailed("Unknown or revoked token.")
+        if token.person is not None and not token.person.is_active:
+            # Someone who left must not go on acting through a script.
+            raise exceptions.AuthenticationFailed("This token's person is inactive.")
 
         # One write a minute at most: last-used is for humans, not accounting.
         now = timezone.now()

@@ -1,5 +1,6 @@
 from bowtie.models.customers import Account, AccountDomain, Contact
 from bowtie.models.deals import Deal, Pipeline, Product, Stage, product_lookup_key
+from bowtie.models.idempotency import IdempotencyKey
 from bowtie.models.inbound_crm import InboundCrmDelivery, InboundCrmEndpoint
 from bowtie.models.notifications import (
     Delivery,
@@ -33,6 +34,7 @@ __all__ = [
     "Deal",
     "Delivery",
     "EventType",
+    "IdempotencyKey",
     "InboundCrmDelivery",
     "InboundCrmEndpoint",
     "JobHeartbeat",

@@ -17,6 +17,11 @@ class ApiToken(models.Model):
         LEADS_READ = "leads:read", "Read leads"
         DEALS_READ = "deals:read", "Read deals"
         DEALS_WRITE = "deals:write", "Create and change deals"
+        ACCOUNTS_READ = "accounts:read", "Read accounts and contacts"
+        ACCOUNTS_WRITE = "accounts:write", "Create and change accounts and contacts"
+        PEOPLE_READ = "people:read", "Read people and teams"
+        HANDOFFS_READ = "handoffs:read", "Read handoffs, milestones and packets"
+        HANDOFFS_WRITE = "handoffs:write", "Accept, send back, send again and rate"
 
     name = models.CharField(max_length=120, help_text="The integration that uses it.")
     key_prefix = models.CharField(max_length=12, editable=False)
@@ -25,9 +30,28 @@ class ApiToken(models.Model):
     created_by = models.ForeignKey(
         "bowtie.Person", null=True, blank=True, on_delete=models.SET_NULL
     )
+    # The person a token acts as, for the actions a person takes (accepting a
+    # handoff): it then reads only what they may, as their session would. An
+    # integration's token has none; it reads every row and takes no such
+    # action. Deleted with the person, so it never outlives them as a token
+    # that reads everything.
+    person = models.ForeignKey(
+        "bowtie.Person",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        help_text="Empty: an integration's token. Set: it acts as this person.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    rate_per_minute = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Requests a minute before it is answered 429. Empty: the default "
+        "of BOWTIE_API_RATE_PER_MINUTE; 0: not limited.",
+    )
 
     class Meta:
         ordering = ["name"]

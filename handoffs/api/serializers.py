@@ -1,5 +1,12 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from bowtie.api.schema import (
+    MissingItemSerializer,
+    PersonReferenceSerializer,
+    ReferenceSerializer,
+    StageReferenceSerializer,
+)
 from bowtie.models import Deal
 from handoffs.closing import packet_items
 from handoffs.models import Lead
@@ -42,6 +49,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
 
+    @extend_schema_field(PersonReferenceSerializer(allow_null=True))
     def get_owner(self, lead):
         if lead.owner is None:
             return None
@@ -51,14 +59,17 @@ class LeadSerializer(serializers.ModelSerializer):
             "email": lead.owner.email,
         }
 
+    @extend_schema_field(ReferenceSerializer(allow_null=True))
     def get_team(self, lead):
         return {"id": lead.team.pk, "name": lead.team.name} if lead.team else None
 
+    @extend_schema_field(ReferenceSerializer(allow_null=True))
     def get_account(self, lead):
         if lead.account is None:
             return None
         return {"id": lead.account.pk, "name": lead.account.name}
 
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_due_at(self, lead):
         # Listed leads carry the annotation, even when it is None (no clock).
         if hasattr(lead, "first_response_due_at"):
@@ -69,6 +80,7 @@ class LeadSerializer(serializers.ModelSerializer):
             due = first_response_due_at(lead)
         return serializers.DateTimeField().to_representation(due) if due else None
 
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_routing_reason(self, lead):
         # A lead fresh from intake carries the reason of its only decision.
         if hasattr(lead, "routing_reason"):
@@ -127,11 +139,13 @@ class DealSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    @extend_schema_field(ReferenceSerializer(allow_null=True))
     def get_account(self, deal):
         if deal.account is None:
             return None
         return {"id": deal.account.pk, "name": deal.account.name}
 
+    @extend_schema_field(PersonReferenceSerializer(allow_null=True))
     def get_owner(self, deal):
         if deal.owner is None:
             return None
@@ -141,25 +155,31 @@ class DealSerializer(serializers.ModelSerializer):
             "email": deal.owner.email,
         }
 
+    @extend_schema_field(ReferenceSerializer)
     def get_pipeline(self, deal):
         return {"id": deal.pipeline.pk, "name": deal.pipeline.name}
 
+    @extend_schema_field(StageReferenceSerializer)
     def get_stage(self, deal):
         stage = deal.stage
         return {"id": stage.pk, "name": stage.name, "outcome": stage.outcome}
 
+    @extend_schema_field(ReferenceSerializer(allow_null=True))
     def get_product(self, deal):
         if deal.product is None:
             return None
         return {"id": deal.product.pk, "name": deal.product.name}
 
+    @extend_schema_field(serializers.DecimalField(14, 2, allow_null=True))
     def get_amount(self, deal):
         # Text, as DRF writes decimals: a float would round the cents.
         return None if deal.amount is None else f"{deal.amount.amount:.2f}"
 
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_currency(self, deal):
         return None if deal.amount is None else str(deal.amount.currency)
 
+    @extend_schema_field(MissingItemSerializer(many=True))
     def get_packet_missing(self, deal):
         # The view reads the template's items once for the whole page.
         items = self.context.get("packet_items")

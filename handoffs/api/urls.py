@@ -2,6 +2,11 @@ from django.conf import settings
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
+from handoffs.api.handoff_views import (
+    HandoffViewSet,
+    MilestoneViewSet,
+    PacketTemplateViewSet,
+)
 from handoffs.api.inbound import hubspot_events, inbound_crm_delivery
 from handoffs.api.views import DealViewSet, LeadViewSet
 
@@ -10,6 +15,11 @@ router = SimpleRouter()
 router.trailing_slash = "/?"
 router.register("leads", LeadViewSet, basename="api-lead")
 router.register("deals", DealViewSet, basename="api-deal")
+router.register("handoffs", HandoffViewSet, basename="api-handoff")
+router.register("milestones", MilestoneViewSet, basename="api-milestone")
+router.register(
+    "packet-templates", PacketTemplateViewSet, basename="api-packet-template"
+)
 
 urlpatterns = [
     *router.urls,

@@ -1,6 +1,10 @@
+import logging
+
+from django.conf import settings
 from django.db.models import OuterRef, Subquery
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import CursorPagination
@@ -8,6 +12,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from bowtie.api.authentication import HasTokenScope
+from bowtie.api.idempotency import idempotent
 from bowtie.models import Deal
 from handoffs.api.filters import DealFilterSet, LeadFilterSet
 from handoffs.api.serializers import DealSerializer, LeadSerializer
@@ -16,6 +21,8 @@ from handoffs.deal_changes import DealChangeRefused, change_deal
 from handoffs.models import Handoff, IntakeChannel, Lead
 from handoffs.queries import leads_with_due, visible_deals, visible_leads
 from handoffs.services import IntakeRejected, intake_lead
+
+logger = logging.getLogger(__name__)
 
 
 class LeadPagination(CursorPagination):
@@ -45,16 +52,64 @@ class LeadViewSet(
 
     @property
     def required_scope(self):
-        return "leads:write" if self.action == "create" else "leads:read"
+        is_write = self.action in ("create", "batch")
+        return "leads:write" if is_write else "leads:read"
 
+    @idempotent
     def create(self, request, *args, **kwargs):
         data = request.data.dict() if hasattr(request.data, "dict") else request.data
+        code, body = self.take_in(data)
+        return Response(body, status=code)
+
+    @action(detail=False, methods=["post"])
+    @idempotent
+    def batch(self, request, *args, **kwargs):
+        """Take in a list of leads, in order, each as POST /api/leads would.
+
+        Answers 200 with each lead's index, status and body, the answer the
+        single endpoint would have given it; one refused lead leaves the others
+        stored.
+        """
+        leads = request.data
+        limit = settings.BOWTIE_LEAD_BATCH_LIMIT
+        if not isinstance(leads, list):
+            raise ValidationError({"non_field_errors": ["Send a JSON list of leads."]})
+        if not 1 <= len(leads) <= limit:
+            raise ValidationError(
+                {
+                    "non_field_errors": [
+                        f"Send from 1 to {limit} leads in one batch; "
+                        f"this one has {len(leads)}."
+                    ]
+                }
+            )
+
+        # No transaction around the loop: intake commits each lead on its own,
+        # and inside a caller's transaction it would give up the lock under
+        # which one person's intakes take turns.
+        results = []
+        for index, data in enumerate(leads):
+            try:
+                code, body = self.take_in(data)
+            except Exception:
+                # Its own intake rolled back; the leads before it are stored
+                # and their answers must not be lost with this one.
+                logger.exception("lead %s of a batch failed", index)
+                code = status.HTTP_500_INTERNAL_SERVER_ERROR
+                body = {"detail": "Server error; send this lead again."}
+            results.append({"index": index, "status": code, "body": body})
+        return Response({"results": results})
+
+    def take_in(self, data) -> tuple[int, dict]:
+        """Take in one submission: the status and body of its answer."""
         if not isinstance(data, dict):
-            raise ValidationError({"non_field_errors": ["Send one JSON object."]})
+            return status.HTTP_400_BAD_REQUEST, {
+                "non_field_errors": ["Send one JSON object."]
+            }
         try:
             result = intake_lead(data, channel=IntakeChannel.API)
         except IntakeRejected as rejected:
-            raise ValidationError(rejected.errors) from None
+            return status.HTTP_400_BAD_REQUEST, rejected.errors
 
         lead = result.lead
         if result.created:
@@ -66,7 +121,7 @@ class LeadViewSet(
             lead = self.get_queryset().get(pk=lead.pk)
         body = self.get_serializer(lead).data | {"repeat": not result.created}
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
-        return Response(body, status=code)
+        return code, body
 
 
 def deals_for_api(deals):
@@ -140,6 +195,7 @@ class DealViewSet(
         is_read = self.request.method in SAFE_METHODS
         return "deals:read" if is_read else "deals:write"
 
+    @idempotent
     def create(self, request, *args, **kwargs):
         try:
             change = change_deal(
@@ -156,6 +212,7 @@ class DealViewSet(
         deal = deals_for_api(Deal.objects.filter(pk=change.deal.pk)).get()
         return Response(self.get_serializer(deal).data, status=status.HTTP_201_CREATED)
 
+    @idempotent
     def partial_update(self, request, *args, **kwargs):
         deal = self.get_object()
         try:
