@@ -292,6 +292,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
             return super().get_fields(request, obj)
         return ["name", "scopes", "person", "rate_per_minute"]
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # A token for a person acts as them: only a superuser issues one for
+        # someone else; other staff only for themselves.
+        if db_field.name == "person" and not request.user.is_superuser:
+            own = getattr(request.user, "person", None)
+            kwargs["queryset"] = Person.objects.filter(pk=own.pk if own else None)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def save_model(self, request, obj, form, change):
         if change:
             change_api_token_rate(obj, obj.rate_per_minute)

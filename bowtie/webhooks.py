@@ -177,9 +177,12 @@ def send_due(now, limit: int = SWEEP_BATCH) -> int:
     """
     # A delivery past its window whose last attempt never recorded (the
     # worker died mid-send) would otherwise be sent on and on.
+    # Only a lost lease sits past the deadline: a scheduled retry never does,
+    # and a switched-off endpoint's deliveries wait for it to come back.
     WebhookDelivery.objects.filter(
         status=Status.PENDING,
-        give_up_at__lt=now - SEND_LEASE,
+        endpoint__is_active=True,
+        next_attempt_at__gt=F("give_up_at"),
         next_attempt_at__lte=now,
     ).update(status=Status.GAVE_UP, next_attempt_at=None, last_error="Gave up.")
 

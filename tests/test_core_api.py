@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.contrib import admin
 from django.core.management import CommandError, call_command
 from rest_framework.pagination import CursorPagination
 
-from bowtie.models import Account, ApiToken, Contact
+from bowtie.models import Account, ApiToken, Contact, Person
 from tests.factories import (
     AccountDomainFactory,
     AccountFactory,
@@ -413,3 +414,42 @@ def test_the_docs_are_served_by_the_app_with_no_outside_address(client, db, sett
     for asset in assets:
         assert asset.startswith("/static/drf_spectacular_sidecar/swagger-ui-dist/")
         assert client.get(asset).status_code == 200
+
+
+def test_an_account_posted_twice_under_one_key_is_created_once(client, tokens):
+    body = {"name": "Initech", "country": "US"}
+    headers = {"HTTP_IDEMPOTENCY_KEY": "create-initech-1"}
+
+    first = client.post(
+        "/api/accounts",
+        body,
+        content_type="application/json",
+        **bearer(WRITER_KEY),
+        **headers,
+    )
+    again = client.post(
+        "/api/accounts",
+        body,
+        content_type="application/json",
+        **bearer(WRITER_KEY),
+        **headers,
+    )
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert Account.objects.filter(name="Initech").count() == 1
+
+
+def test_staff_issue_person_tokens_only_for_themselves(db, rf):
+    staff = PersonFactory(role="revops_admin")
+    PersonFactory(role="implementation")
+    request = rf.get("/admin/bowtie/apitoken/add/")
+    request.user = staff.user
+    token_admin = admin.site._registry[ApiToken]
+
+    field = token_admin.formfield_for_foreignkey(
+        ApiToken._meta.get_field("person"), request
+    )
+
+    assert list(field.queryset) == [staff]
+    assert Person.objects.filter(role="implementation").exists()

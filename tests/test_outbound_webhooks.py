@@ -651,11 +651,13 @@ def test_a_delivery_past_its_window_whose_worker_died_gives_up(
     receiver, frozen, endpoint, django_capture_on_commit_callbacks
 ):
     delivery = publish_one(django_capture_on_commit_callbacks)
-    # Claimed at its last chance by a worker that never came back.
+    # Claimed at its last chance by a worker that never came back: its lease
+    # ends past the deadline.
+    lease_ends = delivery.give_up_at + webhooks.SEND_LEASE
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
-        status="pending", next_attempt_at=delivery.give_up_at
+        status="pending", next_attempt_at=lease_ends
     )
-    frozen.move_to(delivery.give_up_at + webhooks.SEND_LEASE + timedelta(seconds=1))
+    frozen.move_to(lease_ends + timedelta(seconds=1))
 
     send_due_webhooks()
 
@@ -673,3 +675,19 @@ def test_a_receiver_on_this_network_is_refused(address):
 
 def test_a_public_receiver_is_let_through():
     webhooks.refuse_private_host("93.184.215.14", 443)
+
+
+def test_a_switched_off_endpoints_deliveries_wait_past_their_window(
+    receiver, frozen, endpoint, django_capture_on_commit_callbacks
+):
+    delivery = publish_one(django_capture_on_commit_callbacks)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        status="pending", next_attempt_at=delivery.give_up_at
+    )
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(is_active=False)
+    frozen.move_to(delivery.give_up_at + timedelta(hours=1))
+
+    send_due_webhooks()
+
+    delivery.refresh_from_db()
+    assert delivery.status == "pending"

@@ -17,6 +17,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from bowtie.api.authentication import HasTokenScope
+from bowtie.api.idempotency import idempotent
 
 
 def acting_person(request):
@@ -74,6 +75,7 @@ class ServiceWriteMixin:
 
     service = None
 
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -81,6 +83,7 @@ class ServiceWriteMixin:
         row = self.save_through_service(None, serializer.validated_data)
         return Response(self.get_serializer(row).data, status=status.HTTP_201_CREATED)
 
+    @idempotent
     def partial_update(self, request, *args, **kwargs):
         row = self.get_object()
         serializer = self.get_serializer(row, data=request.data, partial=True)

@@ -24,6 +24,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.mixins import ListModelMixin, RetrieveModelMixin
 from rest_framework.response import Response
 
+from bowtie.api.idempotency import idempotent
 from bowtie.api.viewsets import ResourceViewSet, acting_person
 from handoffs.api.handoff_filters import (
     HandoffFilterSet,
@@ -118,6 +119,7 @@ class HandoffViewSet(ListModelMixin, RetrieveModelMixin, ResourceViewSet):
 
     @extend_schema(request=None, responses=ACTION_ANSWERS)
     @action(detail=True, methods=["post"])
+    @idempotent
     def accept(self, request, pk=None):
         """Take the handoff: the AE briefing clock stops."""
         handoff, actor = self.get_handoff_to_work(can_work_received_handoff)
@@ -125,6 +127,7 @@ class HandoffViewSet(ListModelMixin, RetrieveModelMixin, ResourceViewSet):
 
     @extend_schema(request=HandoffRejectionSerializer, responses=ACTION_ANSWERS)
     @action(detail=True, methods=["post"])
+    @idempotent
     def reject(self, request, pk=None):
         """Send the handoff back to the AE with a reason; their clock starts."""
         handoff, actor = self.get_handoff_to_work(can_work_received_handoff)
@@ -136,6 +139,7 @@ class HandoffViewSet(ListModelMixin, RetrieveModelMixin, ResourceViewSet):
 
     @extend_schema(request=None, responses=ACTION_ANSWERS)
     @action(detail=True, methods=["post"])
+    @idempotent
     def resubmit(self, request, pk=None):
         """Send a handoff that was sent back again, its packet now complete."""
         handoff, actor = self.get_handoff_to_work(can_resubmit, ONLY_SENDER)
@@ -143,6 +147,7 @@ class HandoffViewSet(ListModelMixin, RetrieveModelMixin, ResourceViewSet):
 
     @extend_schema(request=HandoffRatingSerializer, responses=ACTION_ANSWERS)
     @action(detail=True, methods=["post"])
+    @idempotent
     def rate(self, request, pk=None):
         """Mark an accepted handoff 1-5 on each count; a new rating replaces it."""
         handoff, actor = self.get_handoff_to_work(can_work_received_handoff)

@@ -98,7 +98,14 @@ class LeadViewSet(
                 code = status.HTTP_500_INTERNAL_SERVER_ERROR
                 body = {"detail": "Server error; send this lead again."}
             results.append({"index": index, "status": code, "body": body})
-        return Response({"results": results})
+        # A lead that failed on the server is for sending again: answered as a
+        # server error, so an idempotency key does not keep this answer, and
+        # the leads already stored come back as repeats on the retry.
+        failed = any(result["status"] >= 500 for result in results)
+        return Response(
+            {"results": results},
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR if failed else 200,
+        )
 
     def take_in(self, data) -> tuple[int, dict]:
         """Take in one submission: the status and body of its answer."""
@@ -118,7 +125,9 @@ class LeadViewSet(
             lead.first_response_due_at = result.first_response_due_at
             lead.routing_reason = result.decision.reason
         else:
-            lead = self.get_queryset().get(pk=lead.pk)
+            # Not through get_queryset: a repeat of a lead the caller may not
+            # see still answers, with what the single endpoint says of it.
+            lead = leads_with_due(Lead.objects.filter(pk=lead.pk)).get()
         body = self.get_serializer(lead).data | {"repeat": not result.created}
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return code, body
