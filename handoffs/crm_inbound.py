@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from bowtie.models import InboundCrmDelivery, InboundCrmEndpoint, Topic
+from bowtie.models import Deal, InboundCrmDelivery, InboundCrmEndpoint, Topic
 from bowtie.notifications import notify
 from bowtie.signatures import SignatureRefused, verify_signature
 from handoffs.deal_changes import DealChange, DealChangeRefused
@@ -93,13 +93,43 @@ def claim_delivery(endpoint, payload: dict, now) -> tuple[InboundCrmDelivery, bo
     return delivery, is_new
 
 
-def applied_body(delivery_id: str, change: DealChange) -> dict:
+def drop_stale_fields(deal, occurred_at, values: dict) -> tuple[dict, list[str]]:
+    """Split off the fields a later update already set; return the rest.
+
+    DESIGN §8: an update older than what is stored never overwrites it. The
+    deal's row is locked first, so two deliveries for one deal take turns
+    and the later of them always sees the other's record.
+    """
+    if deal is None or occurred_at is None:
+        return values, []
+    Deal.objects.select_for_update().filter(pk=deal.pk).first()
+    newer = InboundCrmDelivery.objects.filter(
+        deal=deal, outcome=Outcome.APPLIED, occurred_at__gt=occurred_at
+    ).values_list("detail", flat=True)
+    taken = {name for detail in newer for name in detail.get("fields", [])}
+    fresh = {name: value for name, value in values.items() if name not in taken}
+    return fresh, sorted(set(values) - set(fresh))
+
+
+def stale_body(delivery_id: str, deal, ignored: list[str]) -> dict:
+    return {
+        "id": delivery_id,
+        "outcome": Outcome.STALE.value,
+        "deal": deal.pk,
+        "ignored": ignored,
+    }
+
+
+def applied_body(delivery_id: str, change: DealChange, fields, ignored=()) -> dict:
     closed = change.closed
     return {
         "id": delivery_id,
         "outcome": Outcome.APPLIED.value,
         "deal": change.deal.pk,
         "stage": change.deal.stage.name,
+        # The fields this update set, for the order of later ones.
+        "fields": sorted(fields),
+        "ignored": list(ignored),
         "changed": change.changed_fields,
         "handoff": closed.handoff.pk if closed else None,
         "renewal": closed.renewal.pk if closed else None,
@@ -143,10 +173,17 @@ def apply_delivery(
 
     data = payload["data"]
     values = {key: value for key, value in data.items() if key not in IDENTITY_KEYS}
-    # TODO(crm-sync): an older update that arrives late still overwrites a
-    # newer one, which DESIGN §8 says to ignore. Each delivery keeps its
-    # occurred_at for that comparison; add it with the fuller CRM sync, before
-    # a second sender or a replay tool can deliver out of order.
+    deal = find_synced_deal(
+        str(data.get("external_source") or "").strip(),
+        str(data.get("external_id") or "").strip(),
+    )
+    values, ignored = drop_stale_fields(deal, delivery.occurred_at, values)
+    if ignored and not values:
+        delivery.deal = deal
+        delivery.outcome = Outcome.STALE
+        delivery.detail = stale_body(delivery.delivery_id, deal, ignored)
+        return InboundAnswer(200, delivery.detail)
+
     try:
         change = change_synced_deal(
             data.get("external_source"),
@@ -169,7 +206,7 @@ def apply_delivery(
 
     delivery.deal = change.deal
     delivery.outcome = Outcome.APPLIED
-    delivery.detail = applied_body(delivery.delivery_id, change)
+    delivery.detail = applied_body(delivery.delivery_id, change, values, ignored)
     return InboundAnswer(200, delivery.detail)
 
 

@@ -25,7 +25,11 @@ from django.utils import timezone
 
 from bowtie.models import InboundCrmDelivery, Stage
 from bowtie.signatures import TOLERANCE_SECONDS, SignatureRefused
-from handoffs.crm_inbound import InboundAnswer, tell_owner_of_refused_close
+from handoffs.crm_inbound import (
+    InboundAnswer,
+    drop_stale_fields,
+    tell_owner_of_refused_close,
+)
 from handoffs.deal_changes import DealChangeRefused
 from handoffs.deal_sync import change_synced_deal, find_synced_deal
 
@@ -141,6 +145,14 @@ def apply_event(endpoint, event: dict, now) -> dict:
         delivery.save()
         return delivery.detail
 
+    values, _ = drop_stale_fields(deal, delivery.occurred_at, values)
+    if not values:
+        delivery.deal = deal
+        delivery.outcome = Outcome.STALE
+        delivery.detail = {"eventId": delivery_id, "outcome": Outcome.STALE.value}
+        delivery.save()
+        return delivery.detail
+
     try:
         with transaction.atomic():
             change = change_synced_deal(
@@ -164,6 +176,8 @@ def apply_event(endpoint, event: dict, now) -> dict:
             "eventId": delivery_id,
             "outcome": Outcome.APPLIED.value,
             "deal": change.deal.pk,
+            # The fields this event set, for the order of later ones.
+            "fields": sorted(values),
             "changed": change.changed_fields,
         }
     delivery.save()

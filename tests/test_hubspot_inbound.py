@@ -195,3 +195,19 @@ def test_a_company_event_is_logged_and_not_applied(endpoint, open_deal):
 
     assert response.json()["events"] == [{"eventId": "7", "outcome": "not mapped"}]
     assert endpoint.deliveries.get(delivery_id="7").event_type == "company.creation"
+
+
+def test_an_older_hubspot_change_of_a_property_is_stale(endpoint, open_deal):
+    amount = {"propertyName": "amount", "objectId": 9001}
+    newer = {**stage_change(event_id=11), **amount, "propertyValue": "30000"}
+    older = {
+        **stage_change(event_id=10),
+        **amount,
+        "propertyValue": "20000",
+        "occurredAt": newer["occurredAt"] - 60_000,
+    }
+
+    answers = post(Client(), [newer, older]).json()["events"]
+
+    assert [answer["outcome"] for answer in answers] == ["applied", "stale"]
+    assert str(Deal.objects.get(pk=open_deal.deal.pk).amount.amount) == "30000.00"

@@ -196,6 +196,8 @@ def test_a_won_update_with_a_complete_packet_closes_once_when_delivered_twice(
         "outcome": "applied",
         "deal": open_deal.deal.pk,
         "stage": "Won",
+        "fields": ["stage"],
+        "ignored": [],
         "changed": ["stage"],
         "handoff": handoff.pk,
         "renewal": renewal.pk,
@@ -382,3 +384,29 @@ def test_the_same_delivery_arriving_twice_at_once_closes_once(
     assert Handoff.objects.filter(deal=open_deal.deal).count() == 1
     assert Deal.objects.filter(renews=open_deal.deal).count() == 1
     assert InboundCrmDelivery.objects.get().attempt_count == 2
+
+
+def delivery_at(delivery_id, occurred_at, **data) -> bytes:
+    body = json.loads(delivery(delivery_id, **data))
+    return json.dumps(body | {"occurred_at": occurred_at}).encode()
+
+
+def test_an_older_update_never_overwrites_a_newer_one(client, endpoint, open_deal):
+    newer = post(client, delivery_at("evt-2", "2027-01-31T09:59:00Z", amount="30000"))
+    mixed = post(
+        client,
+        delivery_at(
+            "evt-1", "2027-01-31T09:58:00Z", amount="25000", name="Globex rollout"
+        ),
+    )
+    stale = post(client, delivery_at("evt-0", "2027-01-31T09:57:00Z", amount="1"))
+
+    deal = Deal.objects.get(pk=open_deal.deal.pk)
+    assert newer.json()["fields"] == ["amount"]
+    # The older one still sets the field nobody set since.
+    assert (mixed.json()["fields"], mixed.json()["ignored"]) == (["name"], ["amount"])
+    assert (stale.status_code, stale.json()) == (
+        200,
+        {"id": "evt-0", "outcome": "stale", "deal": deal.pk, "ignored": ["amount"]},
+    )
+    assert (deal.amount, deal.name) == (Money(30_000, "EUR"), "Globex rollout")

@@ -52,6 +52,9 @@ class InboundCrmDelivery(models.Model):
         REFUSED = "refused", "Refused"
         # A value or the event itself is bad. Answered 400.
         INVALID = "invalid", "Invalid"
+        # Older than an update already applied to the same fields: nothing
+        # to do. Answered 200, so the sender does not retry it.
+        STALE = "stale", "Older than what is stored"
 
     endpoint = models.ForeignKey(
         InboundCrmEndpoint, on_delete=models.CASCADE, related_name="deliveries"
