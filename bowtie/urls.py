@@ -27,3 +27,5 @@ urlpatterns = [
     path("api/", include("handoffs.api.urls")),
     path("", include("handoffs.urls")),
 ]
+
+handler404 = "bowtie.api.errors.page_not_found"

@@ -388,6 +388,24 @@ def test_the_schema_validates_without_warnings_and_lists_every_resource(tmp_path
     }
     accept = schema["paths"]["/api/handoffs/{id}/accept/"]["post"]
     assert accept["description"].endswith("A token needs the scope `handoffs:write`.")
+    # The refusals schemathesis met are documented, with their bodies.
+    paths = schema["paths"]
+    assert list(paths["/api/accounts/"]["get"]["responses"]) == [
+        "200", "400", "401", "403", "404", "429"
+    ]  # fmt: skip
+    assert list(paths["/api/accounts/{id}/"]["get"]["responses"]) == [
+        "200", "401", "403", "404", "429"
+    ]  # fmt: skip
+    batch = paths["/api/leads/batch/"]["post"]
+    assert batch["requestBody"]["content"]["application/json"]["schema"] == {
+        "type": "array",
+        "items": {"$ref": "#/components/schemas/Lead"},
+    }
+    assert batch["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/LeadBatchAnswer"
+    }
+    deal = schema["components"]["schemas"]["Deal"]["properties"]
+    assert (deal["handoff"]["nullable"], deal["renewal"]["nullable"]) == (True, True)
 
 
 def test_the_schema_is_served_at_api_schema(client, db):
@@ -395,6 +413,14 @@ def test_the_schema_is_served_at_api_schema(client, db):
 
     assert response.status_code == 200
     assert ADDED_PATHS <= set(response.json()["paths"])
+
+
+def test_an_api_address_no_route_matches_answers_json_404(client, db):
+    response = client.get("/api/accounts/0.5/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
 
 
 def test_the_docs_are_served_by_the_app_with_no_outside_address(client, db, settings):

@@ -90,6 +90,18 @@ class LeadSerializer(serializers.ModelSerializer):
         return decisions[0].reason if decisions else None
 
 
+class LeadBatchResultSerializer(serializers.Serializer):
+    """One lead of a batch: its place, and the answer POST /api/leads gives."""
+
+    index = serializers.IntegerField()
+    status = serializers.IntegerField()
+    body = serializers.JSONField(help_text="The lead, or the reasons it was refused.")
+
+
+class LeadBatchAnswerSerializer(serializers.Serializer):
+    results = LeadBatchResultSerializer(many=True)
+
+
 class DealSerializer(serializers.ModelSerializer):
     """A deal as read; writes go through `change_deal`, not through here.
 
@@ -106,10 +118,13 @@ class DealSerializer(serializers.ModelSerializer):
     amount = serializers.SerializerMethodField()
     currency = serializers.SerializerMethodField()
     packet_missing = serializers.SerializerMethodField()
+    # None until the deal is closed won.
     handoff = serializers.IntegerField(
-        source="implementation_handoff_id", read_only=True
+        source="implementation_handoff_id", read_only=True, allow_null=True
     )
-    renewal = serializers.IntegerField(source="renewal_deal_id", read_only=True)
+    renewal = serializers.IntegerField(
+        source="renewal_deal_id", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Deal

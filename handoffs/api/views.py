@@ -3,6 +3,7 @@ import logging
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -15,7 +16,11 @@ from bowtie.api.authentication import HasTokenScope
 from bowtie.api.idempotency import idempotent
 from bowtie.models import Deal
 from handoffs.api.filters import DealFilterSet, LeadFilterSet
-from handoffs.api.serializers import DealSerializer, LeadSerializer
+from handoffs.api.serializers import (
+    DealSerializer,
+    LeadBatchAnswerSerializer,
+    LeadSerializer,
+)
 from handoffs.closing import packet_items
 from handoffs.deal_changes import DealChangeRefused, change_deal
 from handoffs.models import Handoff, IntakeChannel, Lead
@@ -61,6 +66,17 @@ class LeadViewSet(
         code, body = self.take_in(data)
         return Response(body, status=code)
 
+    # A JSON list only: a form cannot carry one.
+    @extend_schema(
+        request={"application/json": LeadSerializer(many=True)},
+        responses={
+            200: LeadBatchAnswerSerializer,
+            500: OpenApiResponse(
+                LeadBatchAnswerSerializer,
+                description="A lead failed on the server; the others are answered.",
+            ),
+        },
+    )
     @action(detail=False, methods=["post"])
     @idempotent
     def batch(self, request, *args, **kwargs):
