@@ -780,3 +780,15 @@ def test_pre_sale_cs_brings_no_csm_when_the_ae_owns_the_account(open_deal):
         "AE copied on customer e-mails for two weeks",
     ]
     assert [p.role for p in handoff.participants.all()] == ["sales_overlay"]
+
+
+def test_a_deal_with_the_longest_name_still_gets_its_renewal(open_deal):
+    deal = open_deal.deal
+    deal.name = "G" * 200
+    deal.save()
+    save_deal_packet(deal, COMPLETE_PACKET)
+
+    renewal = close_deal_won(deal, now=NOW).renewal
+
+    assert len(renewal.name) == 200
+    assert renewal.name.startswith("Renewal: GGG") and renewal.name.endswith("…")
