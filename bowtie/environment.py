@@ -76,6 +76,8 @@ class Environment(BaseSettings):
     webhooks_allow_private_addresses: bool = Field(
         False, alias="BOWTIE_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES"
     )
+    # Hypercare after go-live lasts two to four weeks (DESIGN.md §2).
+    hypercare_days: int = Field(14, ge=14, le=28, alias="BOWTIE_HYPERCARE_DAYS")
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

@@ -244,6 +244,7 @@ if ENV.client_ip_header:
     RATELIMIT_IP_META_KEY = "HTTP_" + ENV.client_ip_header.upper().replace("-", "_")
 BOWTIE_SAMPLE_DATA = ENV.sample_data_dir
 BOWTIE_BENCHMARK_ENDPOINTS = ENV.benchmark_endpoints
+BOWTIE_HYPERCARE_DAYS = ENV.hypercare_days
 
 CELERY_BEAT_SCHEDULE = {
     "sweep-clocks": {

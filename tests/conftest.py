@@ -66,12 +66,20 @@ def _default_configuration(request):
     resubmission = importlib.import_module(
         "handoffs.migrations.0023_packet_resubmission_clock"
     )
+    cs_handoff = importlib.import_module(
+        "handoffs.migrations.0024_implementation_to_cs_defaults"
+    )
+    health_weights = importlib.import_module(
+        "partners.migrations.0002_default_health_weights"
+    )
     defaults.create_defaults(apps, None)
     ladders.create_ladders(apps, None)
     business_time.count_business_time(apps, None)
     pipelines.create_pipelines(apps, None)
     implementation.create_defaults(apps, None)
     resubmission.create_resubmission_clock(apps, None)
+    cs_handoff.create_defaults(apps, None)
+    health_weights.create_weights(apps, None)
 
 
 @pytest.fixture

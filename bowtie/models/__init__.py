@@ -18,6 +18,7 @@ from bowtie.models.organisation import (
     WorkingPeriod,
 )
 from bowtie.models.tokens import ApiToken, hash_token_key
+from bowtie.models.usage import ProductUsage, Subscription, SupportTicket
 from bowtie.models.webhooks import (
     EventType,
     WebhookDelivery,
@@ -44,7 +45,10 @@ __all__ = [
     "Person",
     "Pipeline",
     "Product",
+    "ProductUsage",
     "Stage",
+    "Subscription",
+    "SupportTicket",
     "Team",
     "Territory",
     "Topic",

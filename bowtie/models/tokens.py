@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -22,6 +23,11 @@ class ApiToken(models.Model):
         PEOPLE_READ = "people:read", "Read people and teams"
         HANDOFFS_READ = "handoffs:read", "Read handoffs, milestones and packets"
         HANDOFFS_WRITE = "handoffs:write", "Accept, send back, send again and rate"
+        # A partner's own systems: only that partner's engagements (partners app).
+        PARTNER_READ = "partner:read", "Partner: read its engagements"
+        PARTNER_WRITE = "partner:write", "Partner: log milestones, readiness, comments"
+
+    PARTNER_SCOPES = frozenset({Scope.PARTNER_READ, Scope.PARTNER_WRITE})
 
     name = models.CharField(max_length=120, help_text="The integration that uses it.")
     key_prefix = models.CharField(max_length=12, editable=False)
@@ -66,9 +72,41 @@ class ApiToken(models.Model):
     def __str__(self):
         return f"{self.name} ({self.key_prefix}…)"
 
+    def save(self, *args, **kwargs):
+        # Here too, not only in clean(): a token is also made by shell and code.
+        check_token_scopes(self.scopes, self.person_id)
+        super().save(*args, **kwargs)
+
     @classmethod
     def generate_key(cls) -> str:
         return "bt_" + secrets.token_urlsafe(32)
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
+
+    def is_for_partner(self) -> bool:
+        return bool(self.PARTNER_SCOPES & set(self.scopes))
+
+    def clean(self):
+        check_token_scopes(self.scopes, self.person_id)
+
+
+def check_token_scopes(scopes: list, person_id) -> None:
+    """Refuse unknown scopes, and a partner's token that reaches vendor rows.
+
+    A token with a vendor scope reads every row of it; a partner's must read
+    only its engagements, so partner scopes never sit beside the others.
+    """
+    unknown = set(scopes) - set(ApiToken.Scope.values)
+    if unknown:
+        raise ValidationError(
+            {"scopes": "Unknown scopes: " + ", ".join(sorted(unknown)) + "."}
+        )
+    partner = ApiToken.PARTNER_SCOPES & set(scopes)
+    if partner and (set(scopes) - ApiToken.PARTNER_SCOPES or person_id):
+        raise ValidationError(
+            {
+                "scopes": "A partner's token holds partner scopes only and acts "
+                "as no person."
+            }
+        )

@@ -31,6 +31,10 @@ class EventType(models.TextChoices):
     DEAL_CLOSED_WON = "deal.closed_won", "A deal closed won"
     RENEWAL_CREATED = "renewal.created", "A won deal's renewal was opened"
     EXPANSION_CREATED = "expansion.created", "An expansion opportunity was opened"
+    ENGAGEMENT_MILESTONE_LOGGED = (
+        "engagement.milestone_logged",
+        "An implementation milestone was planned or done (kickoff, go-live, ...)",
+    )
 
 
 def validate_event_types(value) -> None:
