@@ -25,6 +25,9 @@ urlpatterns = [
     # The apps bring their own routes; the core names them only by module path.
     path("api/", include("bowtie.api.urls")),
     path("api/", include("handoffs.api.urls")),
+    path("api/", include("partners.api.urls")),
+    path("partner/", include("partners.urls")),
+    path("", include("partners.vendor_urls")),
     path("", include("handoffs.urls")),
 ]
 
