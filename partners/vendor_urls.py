@@ -1,5 +1,13 @@
 """Vendor pages about partners and engagements."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from partners import vendor_views
+
+urlpatterns = [
+    path(
+        "engagements/<int:pk>/",
+        vendor_views.engagement_detail,
+        name="engagement-detail",
+    ),
+]
