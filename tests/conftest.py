@@ -72,6 +72,18 @@ def _default_configuration(request):
     health_weights = importlib.import_module(
         "partners.migrations.0002_default_health_weights"
     )
+    expansion_pipelines = importlib.import_module(
+        "bowtie.migrations.0019_expansion_pipelines"
+    )
+    ownership = importlib.import_module(
+        "bowtie.migrations.0020_default_ownership_bands"
+    )
+    signal_rules = importlib.import_module(
+        "expansion.migrations.0002_default_signal_rules"
+    )
+    expansion_handoff = importlib.import_module(
+        "handoffs.migrations.0025_cs_to_sales_defaults"
+    )
     defaults.create_defaults(apps, None)
     ladders.create_ladders(apps, None)
     business_time.count_business_time(apps, None)
@@ -80,6 +92,10 @@ def _default_configuration(request):
     resubmission.create_resubmission_clock(apps, None)
     cs_handoff.create_defaults(apps, None)
     health_weights.create_weights(apps, None)
+    expansion_pipelines.create_pipelines(apps, None)
+    ownership.create_bands(apps, None)
+    signal_rules.create_rules(apps, None)
+    expansion_handoff.create_defaults(apps, None)
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 from bowtie.models.customers import Account, AccountDomain, Contact
 from bowtie.models.deals import Deal, Pipeline, Product, Stage, product_lookup_key
+from bowtie.models.governance import ExchangeRate, OwnershipBand, OwnershipPolicy
 from bowtie.models.idempotency import IdempotencyKey
 from bowtie.models.inbound_crm import InboundCrmDelivery, InboundCrmEndpoint
 from bowtie.models.notifications import (
@@ -35,6 +36,7 @@ __all__ = [
     "Deal",
     "Delivery",
     "EventType",
+    "ExchangeRate",
     "IdempotencyKey",
     "InboundCrmDelivery",
     "InboundCrmEndpoint",
@@ -42,6 +44,8 @@ __all__ = [
     "Notification",
     "NotificationPreference",
     "OutOfOffice",
+    "OwnershipBand",
+    "OwnershipPolicy",
     "Person",
     "Pipeline",
     "Product",

@@ -40,8 +40,17 @@ class Pipeline(models.Model):
         RENEWALS = "renewals", "Renewals"
         EXPANSION = "expansion", "Expansion"
 
+    class ExpansionType(models.TextChoices):
+        UPSELL = "upsell", "Upsell"
+        CROSS_SELL = "cross_sell", "Cross-sell (warm)"
+        NEW_BUYING_GROUP = "new_buying_group", "Cross-sell (new buying group)"
+
     name = models.CharField(max_length=120, unique=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
+    # Each expansion type has its own pipeline, so its stages are data.
+    expansion_type = models.CharField(
+        max_length=20, choices=ExpansionType.choices, blank=True
+    )
     is_default = models.BooleanField(
         default=False, help_text="The pipeline new deals of this kind go into."
     )
@@ -146,6 +155,34 @@ class Deal(models.Model):
         related_name="renewal",
         help_text="The deal whose term this one renews.",
     )
+    # Lineage: the deal an expansion grows from, so time between deals and
+    # expansion by origin are reportable.
+    expands = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="expansions",
+        help_text="The deal this expansion grows from.",
+    )
+
+    class Source(models.TextChoices):
+        UNKNOWN = "", "Unknown"
+        INBOUND = "inbound", "Inbound"
+        OUTBOUND = "outbound", "Outbound"
+        PARTNER = "partner", "Partner"
+        CUSTOMER_REFERRAL = "customer_referral", "Customer referral"
+        EXPANSION = "expansion", "Expansion of a customer"
+
+    source = models.CharField(
+        max_length=20, choices=Source.choices, blank=True, default=Source.UNKNOWN
+    )
+    # The rate of the day the deal was created, kept so a later rate never
+    # moves its owner (DESIGN.md §6): amount / rate = value in the base.
+    base_rate = models.DecimalField(
+        max_digits=18, decimal_places=8, null=True, blank=True, editable=False
+    )
+    base_rate_on = models.DateField(null=True, blank=True, editable=False)
     # The handoff packet the AE fills in before Closed Won, item by item, and
     # its stored completeness in percent (see handoffs.packets).
     packet = models.JSONField(default=dict, blank=True)
