@@ -42,6 +42,7 @@ from simple_history.utils import bulk_create_with_history, bulk_update_with_hist
 from tqdm import tqdm
 
 from bowtie.countries import recognise_country
+from bowtie.exchange import stamp_base_rates, today
 from bowtie.models import (
     Account,
     Deal,
@@ -106,6 +107,8 @@ class Changes:
     created: Counter = field(default_factory=Counter)
     updated: Counter = field(default_factory=Counter)
     removed: Counter = field(default_factory=Counter)
+    # Deals created without a rate of creation: their currency had none.
+    unrated: Counter = field(default_factory=Counter)
     _new: set = field(default_factory=set)
     _touched: set = field(default_factory=set)
 
@@ -730,6 +733,11 @@ def store_deals(
         mininterval=0.5 if sys.stderr.isatty() else 15,
     )
     bar.update(len(rows) - len(to_create) - len(to_update))
+    # Bulk creates skip `Deal.save`, which keeps the rate of creation: the rows
+    # take it here. The export has no creation dates, and rates are kept from
+    # the day RevOps enters them, so an imported deal keeps the rate of the day
+    # it is imported, as every deal keeps the rate of the day Bowtie adds it.
+    changes.unrated["deals"] += stamp_base_rates(to_create, today())
     for start in range(0, len(to_create), DEAL_BATCH_SIZE):
         batch = to_create[start : start + DEAL_BATCH_SIZE]
         for deal in bulk_create_with_history(batch, Deal):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from django.core.exceptions import ImproperlyConfigured
+from moneyed import CURRENCIES
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -78,6 +79,8 @@ class Environment(BaseSettings):
     )
     # Hypercare after go-live lasts two to four weeks (DESIGN.md §2).
     hypercare_days: int = Field(14, ge=14, le=28, alias="BOWTIE_HYPERCARE_DAYS")
+    # The currency ownership bands are written in and rates are quoted against.
+    base_currency: str = Field("EUR", alias="BOWTIE_BASE_CURRENCY")
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod
@@ -91,6 +94,15 @@ class Environment(BaseSettings):
         if not count.isdigit() or period not in {"s", "m", "h", "d"}:
             raise ValueError("must look like 30/m (a count, '/', one of s m h d)")
         return value
+
+    @field_validator("base_currency")
+    @classmethod
+    def check_currency(cls, value: str) -> str:
+        # py-moneyed's list is the one django-money's amount fields accept.
+        code = value.strip().upper()
+        if len(code) != 3 or code not in CURRENCIES:
+            raise ValueError("must be an ISO 4217 currency code, e.g. EUR")
+        return code
 
     @field_validator("database_url", "redis_url")
     @classmethod

@@ -135,14 +135,9 @@ STORAGES = {
     },
 }
 
-# Deal values in other currencies convert at the rates RevOps keeps in the
-# admin (bowtie.exchange); read fresh each time, so an edit counts at once.
-EXCHANGE_BACKEND = "bowtie.exchange.AdminRatesBackend"
-
 # Outbound webhooks post only to public addresses; an installation whose CRM
 # middleware sits on its own network says so here.
 BOWTIE_WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = ENV.webhooks_allow_private_addresses
-RATES_CACHE_TIMEOUT = 0
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -180,6 +175,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "HandoffKindEnum": "handoffs.models.Handoff.Kind",
         "PacketItemKindEnum": "handoffs.models.PacketItem.Kind",
+        # A person's role, and the roles an ownership band names.
+        "PersonRoleEnum": "bowtie.models.Person.Role",
+        "SignalKindEnum": "expansion.models.SignalKind",
+        "SignalStatusEnum": "expansion.models.Signal.Status",
     },
 }
 # An Idempotency-Key replays its first answer this long, then the key is free.
@@ -281,6 +280,40 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },
+    # Health is a score a day; every 6 hours so a missed run is made up the
+    # same day. Scoring a day again rewrites its row.
+    "score-health": {
+        "task": "partners.tasks.score_health",
+        "schedule": timedelta(hours=6),
+        "options": {"expires": 5 * 3600},
+    },
+    # Partner invitations a crashed worker or a down broker left pending.
+    "send-pending-partner-invitations": {
+        "task": "partners.tasks.send_pending_partner_invitations",
+        "schedule": timedelta(minutes=1),
+        "options": {"expires": 50},
+    },
+    # Hypercare ends on a day, so hourly is soon enough; an engagement is
+    # claimed with a skipped lock, and an incomplete packet is told once.
+    "sweep-hypercare": {
+        "task": "partners.tasks.sweep_hypercare",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
+    # Renewal actions are due on a day; hourly fires each within its day's
+    # first hour and catches up after downtime. Claimed rows fire once.
+    "sweep-renewal-actions": {
+        "task": "expansion.tasks.sweep_renewal_actions",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
+    # Signal rules over imported usage, as of today; every 6 hours so a run
+    # missed is made up the same day. An open signal is not raised twice.
+    "evaluate-signal-rules": {
+        "task": "expansion.tasks.evaluate_signal_rules",
+        "schedule": timedelta(hours=6),
+        "options": {"expires": 5 * 3600},
+    },
 }
 
 LOGGING = {
@@ -298,6 +331,7 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = ENV.base_url.startswith("https://")
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
-# Money: every amount carries its currency; reports convert to this one.
-BOWTIE_BASE_CURRENCY = "EUR"
+# Money: every amount carries its currency; reports convert to this one, at
+# the dated rates RevOps keeps (bowtie.exchange, ExchangeRate).
+BOWTIE_BASE_CURRENCY = ENV.base_currency
 DEFAULT_CURRENCY = BOWTIE_BASE_CURRENCY

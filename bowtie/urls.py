@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from bowtie import views
+from bowtie import governance_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -20,14 +20,22 @@ urlpatterns = [
         name="notification-open",
     ),
     path("status/", views.status, name="status"),
+    path(
+        "settings/ownership/",
+        governance_views.ownership_settings,
+        name="ownership-settings",
+    ),
     path("status.json", views.status_json, name="status-json"),
     path("admin/", admin.site.urls),
     # The apps bring their own routes; the core names them only by module path.
     path("api/", include("bowtie.api.urls")),
     path("api/", include("handoffs.api.urls")),
     path("api/", include("partners.api.urls")),
+    path("api/", include("expansion.api.urls")),
     path("partner/", include("partners.urls")),
     path("", include("partners.vendor_urls")),
+    path("", include("expansion.report_urls")),
+    path("", include("expansion.urls")),
     path("", include("handoffs.urls")),
 ]
 

@@ -14,6 +14,10 @@ from bowtie.services import save_notification_preferences
 
 @login_required
 def home(request):
+    if hasattr(request.user, "partner_member"):
+        # A partner's person has an area of its own; the core knows it by name.
+        return redirect("partner-home")
+
     person = getattr(request.user, "person", None)
     if person is None and request.user.is_staff:
         return redirect("admin:index")
@@ -25,30 +29,24 @@ def home(request):
     return redirect("my-queue")
 
 
-@login_required
-def notifications(request):
-    person = getattr(request.user, "person", None)
-    if person is None:
-        return render(request, "bowtie/notifications.html", {"items": []})
-
+@person_required()
+def notifications(request, person):
     if request.method == "POST":
         person.notifications.filter(read_at__isnull=True).update(read_at=timezone.now())
         return redirect("notifications")
 
     items = list(person.notifications.all()[:100])
-    with timezone.override(person.time_zone):
-        return render(
-            request,
-            "bowtie/notifications.html",
-            {"items": items, "has_unread": any(not item.read_at for item in items)},
-        )
+    return render(
+        request,
+        "bowtie/notifications.html",
+        {"items": items, "has_unread": any(not item.read_at for item in items)},
+    )
 
 
 @require_POST
-@login_required
-def open_notification(request, pk):
+@person_required()
+def open_notification(request, person, pk):
     """Mark one notification read and go to what it is about."""
-    person = getattr(request.user, "person", None)
     notification = get_object_or_404(Notification, pk=pk, recipient=person)
     if notification.read_at is None:
         Notification.objects.filter(pk=pk).update(read_at=timezone.now())

@@ -31,6 +31,7 @@ from handoffs.models import (
     Touch,
 )
 from handoffs.packets import assess_packet
+from handoffs.renewals import is_renewal_won, open_next_term
 
 
 class ReadOnlyAdmin(SimpleHistoryAdmin):
@@ -231,8 +232,13 @@ class GatedDealForm(forms.ModelForm):
                 {"stage": "Create the deal open, fill in its packet, then close it."}
             )
         if stage.pipeline.kind != Pipeline.Kind.NEW_BUSINESS:
-            # TODO(renewals): a renewal won here is a plain move and makes no
-            # next term; the renewal service of issue 6 should take it over.
+            # A plain move; a renewal won opens its next term on save, which
+            # starts the day after the renewed term ends.
+            ends_on = cleaned.get("expected_close_on")
+            if stage.pipeline.kind == Pipeline.Kind.RENEWALS and not ends_on:
+                raise forms.ValidationError(
+                    {"expected_close_on": "Give the day the renewed term ends."}
+                )
             return cleaned
         if stored.stage.outcome == Stage.Outcome.LOST:
             raise forms.ValidationError(
@@ -294,6 +300,9 @@ class GatedDealAdmin(DealAdmin):
         )
         if not closing:
             super().save_model(request, obj, form, change)
+            if change and "stage" in form.changed_data and is_renewal_won(obj):
+                renewal = open_next_term(obj, timezone.now())
+                messages.success(request, f"Next term's renewal {renewal.pk} opened.")
             return
         # Everything but the stage first; the close then moves the stage.
         won_stage = obj.stage

@@ -9,7 +9,9 @@ the deal row is locked for the close, and the database holds one
 implementation handoff per deal and one renewal.
 
 After the close, the receivers accept or send the handoff back; a send-back
-starts the AE's own clock until they send it again.
+starts the AE's own clock until they send it again. The same accept, send-back
+and resubmission serve the Implementation -> CS handoff that hypercare's end
+opens (`partners.handover`); `FLOWS` holds what differs by kind.
 """
 
 import logging
@@ -41,17 +43,62 @@ from handoffs.services import ActionRefused
 logger = logging.getLogger(__name__)
 
 KIND = Handoff.Kind.SALES_TO_IMPLEMENTATION
+CS_KIND = Handoff.Kind.IMPLEMENTATION_TO_CS
 
 
 class PacketIncomplete(ActionRefused):
     """The packet lacks required items; each is named."""
 
-    def __init__(self, assessment: Assessment):
+    def __init__(
+        self,
+        assessment: Assessment,
+        needs: str = "Closed Won needs a complete handoff packet.",
+    ):
         self.assessment = assessment
         super().__init__(
-            "Closed Won needs a complete handoff packet. Missing: "
+            f"{needs} Missing: "
             + " ".join(missing.text for missing in assessment.missing)
         )
+
+
+@dataclass(frozen=True)
+class Flow:
+    """What accepting, sending back and sending again differ in, by kind."""
+
+    # The receivers' clock that acceptance stops.
+    accepted_clock: str
+    # Who a send-back goes to, and their side, as the pages name them.
+    sender_title: str
+    sender_side: str
+    only_sender: str
+    packet_needed: str
+
+
+FLOWS = {
+    KIND: Flow(
+        accepted_clock="ae_briefing",
+        sender_title="the AE",
+        sender_side="sales",
+        only_sender="Only the deal's AE or their manager sends it again.",
+        packet_needed="Closed Won needs a complete handoff packet.",
+    ),
+    CS_KIND: Flow(
+        accepted_clock="cs_accepted",
+        sender_title="the implementation lead",
+        sender_side="implementation",
+        only_sender="Only the implementation lead or their manager sends it again.",
+        packet_needed="Customer success takes over with a complete CS packet.",
+    ),
+}
+
+
+def flow_of(handoff: Handoff) -> Flow:
+    flow = FLOWS.get(handoff.kind)
+    if flow is None:
+        raise ActionRefused(
+            f"{handoff.get_kind_display()} handoffs are not accepted or sent back here."
+        )
+    return flow
 
 
 @dataclass
@@ -240,9 +287,14 @@ def can_work_received_handoff(handoff: Handoff, actor) -> bool:
 
 @transaction.atomic
 def accept_implementation_handoff(handoff: Handoff, actor, now=None) -> Handoff:
-    """The implementation side takes the handoff; an open one only."""
+    """The receiving side takes the handoff; an open one only.
+
+    Implementation takes a won deal, customer success an implementation; the
+    kind's acceptance clock stops.
+    """
     now = now or timezone.now()
     handoff = Handoff.objects.select_for_update().get(pk=handoff.pk)
+    flow = flow_of(handoff)
     if not can_work_received_handoff(handoff, actor):
         raise ActionRefused("Only the receiving team can accept this handoff.")
     if handoff.state != Handoff.State.OPEN:
@@ -253,7 +305,7 @@ def accept_implementation_handoff(handoff: Handoff, actor, now=None) -> Handoff:
     if handoff.receiver is None:
         handoff.receiver = actor
     handoff.save()
-    clocks.meet_milestone(handoff, "ae_briefing", now)
+    clocks.meet_milestone(handoff, flow.accepted_clock, now)
     webhook_events.publish_handoff(EventType.HANDOFF_ACCEPTED, handoff, actor, now)
     copy_participants(
         handoff, "accepted", f"{actor} accepted the handoff.", now, told=[actor]
@@ -264,17 +316,21 @@ def accept_implementation_handoff(handoff: Handoff, actor, now=None) -> Handoff:
 
 @transaction.atomic
 def reject_implementation_handoff(handoff: Handoff, actor, reason: str, now=None):
-    """Send the packet back to the AE, with the reason and a clock to answer it.
+    """Send the packet back to its sender, with the reason and a clock to answer.
 
     The receivers' running clocks end without a verdict, as they no longer
-    owe the work; the history keeps them. The AE's clock (the policies that
-    start when a handoff is sent back) runs on the AE's calendar until they
-    send it again.
+    owe the work; the history keeps them. The sender's clock (the policies
+    that start when a handoff is sent back) runs on the sender's calendar
+    until they send it again. The AE hears of a deal's handoff sent back, the
+    implementation lead of a customer-success one.
     """
     now = now or timezone.now()
+    flow = flow_of(handoff)
     reason = reason.strip()
     if not reason:
-        raise ActionRefused("Say what is missing or wrong: the AE reads it.")
+        raise ActionRefused(
+            f"Say what is missing or wrong: {flow.sender_title} reads it."
+        )
     handoff = (
         Handoff.objects.select_for_update(of=("self",))
         .select_related("deal__owner", "sender", "sending_team")
@@ -295,23 +351,51 @@ def reject_implementation_handoff(handoff: Handoff, actor, reason: str, now=None
         EventType.HANDOFF_REJECTED, handoff, actor, now, reason=reason
     )
 
-    owner = handoff.deal.owner
-    if owner is not None:
-        notify(
-            owner,
-            event_key=f"handoff:{handoff.pk}:rejected:{now.isoformat()}",
-            topic=Topic.REASSIGNMENT,
-            subject=f"Handoff sent back: {handoff.deal.name}",
-            body=f"{actor} sent the implementation handoff back: {reason} "
-            "Complete the packet on the deal page and send it again.",
-            url=reverse("deal-detail", args=[handoff.deal_id]),
-            now=now,
-        )
+    told = tell_sender_sent_back(handoff, actor, reason, now)
     copy_participants(
-        handoff, "sent back", f"{actor} sent it back: {reason}", now, told=[owner]
+        handoff, "sent back", f"{actor} sent it back: {reason}", now, told=[told]
     )
     logger.info("handoff %s rejected by person %s", handoff.pk, actor.pk)
     return handoff
+
+
+def tell_sender_sent_back(handoff: Handoff, actor, reason: str, now):
+    """Tell the sender's side the work is back with them; return who was told."""
+    if handoff.kind == CS_KIND:
+        # The implementation lead, or their team's head if they have left.
+        person = clocks.answerable_person(handoff, OwedBy.SENDER)
+        subject = f"CS handoff sent back: {handoff.deal.name}"
+        body = (
+            f"{actor} sent the customer-success handoff back: {reason} Complete "
+            "the CS packet on the engagement and send it again."
+        )
+        engagement = getattr(handoff, "delivered_engagement", None)
+        url = (
+            reverse("engagement-detail", args=[engagement.pk])
+            if engagement is not None
+            else handoff_path(handoff)
+        )
+    else:
+        person = handoff.deal.owner
+        subject = f"Handoff sent back: {handoff.deal.name}"
+        body = (
+            f"{actor} sent the implementation handoff back: {reason} "
+            "Complete the packet on the deal page and send it again."
+        )
+        url = reverse("deal-detail", args=[handoff.deal_id])
+    if person is None:
+        return None
+
+    notify(
+        person,
+        event_key=f"handoff:{handoff.pk}:rejected:{now.isoformat()}",
+        topic=Topic.REASSIGNMENT,
+        subject=subject,
+        body=body,
+        url=url,
+        now=now,
+    )
+    return person
 
 
 def end_receivers_clocks(handoff: Handoff, now) -> None:
@@ -321,13 +405,16 @@ def end_receivers_clocks(handoff: Handoff, now) -> None:
     breached one stays a fact, but its waiting rungs close: nobody is to be
     escalated for work they no longer have.
     """
+    flow = FLOWS.get(handoff.kind, FLOWS[KIND])
     unmet = handoff.milestones.filter(owed_by=OwedBy.RECEIVERS, met_at__isnull=True)
     for milestone in unmet:
         if milestone.breached_at is None:
             milestone.delete()
         else:
             clocks.close_waiting_steps(
-                milestone, now, "Not needed: the handoff was sent back to sales."
+                milestone,
+                now,
+                f"Not needed: the handoff was sent back to {flow.sender_side}.",
             )
 
 
@@ -346,32 +433,63 @@ def start_sender_clocks(handoff: Handoff, now) -> None:
 
 
 def can_resubmit(handoff: Handoff, actor) -> bool:
-    """The deal's owner or the sender, or their manager, sends it again."""
-    deal = handoff.deal
-    people = {deal.owner, handoff.sender} - {None}
+    """The sender, or their manager, sends it again; a deal's owner too.
+
+    For a customer-success handoff the sender is the implementation lead; a
+    partner's people send theirs again through `partners.handover`.
+    """
+    people = {handoff.sender} - {None}
+    if handoff.kind == KIND:
+        people |= {handoff.deal.owner} - {None}
     return actor in people or any(person.manager_id == actor.pk for person in people)
+
+
+def lock_sent_back(handoff: Handoff) -> Handoff:
+    handoff = Handoff.objects.select_for_update(of=("self",)).get(pk=handoff.pk)
+    if handoff.state != Handoff.State.REJECTED:
+        raise ActionRefused("Only a handoff sent back can be sent again.")
+    return handoff
+
+
+def find_draft_packet(handoff: Handoff) -> dict:
+    """The packet as its sender keeps it: the deal's, or the engagement's."""
+    if handoff.kind == CS_KIND:
+        # Through the relation: handoffs does not import the partners app.
+        return handoff.delivered_engagement.cs_packet or {}
+    return handoff.deal.packet or {}
 
 
 @transaction.atomic
 def resubmit_implementation_handoff(handoff: Handoff, actor, now=None) -> Handoff:
-    """The AE sends a sent-back handoff again, its packet complete this time.
+    """The sender sends a sent-back handoff again, its packet complete this time.
 
-    The AE's clock stops; the receivers get the new packet and fresh clocks
-    for the milestones they had not met.
+    The AE does for a won deal's, the implementation lead for a
+    customer-success one; see `send_again`.
     """
     now = now or timezone.now()
-    handoff = Handoff.objects.select_for_update(of=("self",)).get(pk=handoff.pk)
-    if handoff.state != Handoff.State.REJECTED:
-        raise ActionRefused("Only a handoff sent back can be sent again.")
+    handoff = lock_sent_back(handoff)
     if not can_resubmit(handoff, actor):
-        raise ActionRefused("Only the deal's AE or their manager sends it again.")
-    deal = handoff.deal
-    assessment = assess_deal_packet(deal)
-    if not assessment.is_complete:
-        raise PacketIncomplete(assessment)
+        raise ActionRefused(flow_of(handoff).only_sender)
+    return send_again(handoff, actor, now, person=actor)
 
+
+def send_again(handoff: Handoff, actor, now, person=None) -> Handoff:
+    """Send a handoff again that `lock_sent_back` holds; the caller checked who.
+
+    The sender's clock stops; the receivers get the new packet and fresh
+    clocks for the milestones they had not met. `actor` is named in the
+    notices; `person`, the vendor person acting, in the event and the log
+    (none for a partner's person).
+    """
+    flow = flow_of(handoff)
+    packet = find_draft_packet(handoff)
+    assessment = assess_packet(packet_items(handoff.kind), packet)
+    if not assessment.is_complete:
+        raise PacketIncomplete(assessment, flow.packet_needed)
+
+    deal = handoff.deal
     handoff.resubmit()
-    handoff.packet = deal.packet
+    handoff.packet = packet
     handoff.closed_at = None
     handoff.accepted_at = None
     handoff.save()
@@ -387,14 +505,16 @@ def resubmit_implementation_handoff(handoff: Handoff, actor, now=None) -> Handof
         if policy.milestone_key not in done
     ]
     clocks.start_clocks(handoff, "", now, policies=policies)
-    Deal.objects.filter(pk=deal.pk).update(
-        packet_completeness=assessment.completeness, updated_at=now
-    )
-    webhook_events.publish_handoff(EventType.HANDOFF_RESUBMITTED, handoff, actor, now)
+    if handoff.kind == KIND:
+        Deal.objects.filter(pk=deal.pk).update(
+            packet_completeness=assessment.completeness, updated_at=now
+        )
+    webhook_events.publish_handoff(EventType.HANDOFF_RESUBMITTED, handoff, person, now)
 
-    for person in list_receivers_to_tell(handoff):
+    receivers = list_receivers_to_tell(handoff)
+    for receiver in receivers:
         notify(
-            person,
+            receiver,
             event_key=f"handoff:{handoff.pk}:resubmitted:{now.isoformat()}",
             topic=Topic.NEW_WORK,
             subject=f"Handoff sent again: {deal.name}",
@@ -407,9 +527,13 @@ def resubmit_implementation_handoff(handoff: Handoff, actor, now=None) -> Handof
         "sent again",
         f"{actor} sent it again.",
         now,
-        told=[actor, *list_receivers_to_tell(handoff)],
+        told=[person, *receivers],
     )
-    logger.info("handoff %s sent again by person %s", handoff.pk, actor.pk)
+    logger.info(
+        "handoff %s sent again by person %s",
+        handoff.pk,
+        person.pk if person is not None else None,
+    )
     return handoff
 
 

@@ -14,6 +14,8 @@ The contract:
   close answers with the handoff it made the first time.
 - A move to a lost stage only moves the stage (and dates the close); a move
   back to an open stage reopens a lost deal.
+- A renewal moved to its won stage opens the next term's renewal, once, in
+  the same transaction (`handoffs.renewals.open_next_term`).
 - A won deal stays as it was closed: its handoff and renewal were made from
   it. A change that repeats its stored values is accepted and changes nothing,
   so a retried request answers as the first one did.
@@ -37,6 +39,7 @@ from handoffs.closing import (
 )
 from handoffs.deal_values import parse_values
 from handoffs.packets import Missing
+from handoffs.renewals import is_renewal_won, open_next_term
 from handoffs.services import ActionRefused
 
 logger = logging.getLogger(__name__)
@@ -93,6 +96,8 @@ class DealChange:
     changed_fields: list[str] = field(default_factory=list)
     # Set when the change asked for the won stage, also when it already was.
     closed: ClosedWon | None = None
+    # Set when the change won a renewal: the renewal of the next term.
+    next_renewal: Deal | None = None
 
 
 def parse_identity(values: dict, errors: dict) -> dict:
@@ -232,8 +237,9 @@ def new_deal(actor: Person | None, errors: dict) -> Deal | None:
 
 
 def closes_through_gate(deal: Deal, target_stage: Stage) -> bool:
-    """New business is won only by the close; a renewal's or an expansion's
-    won stage is a plain move until their own services exist."""
+    """New business is won only by the close; a renewal's won stage is a plain
+    move that then opens the next term, an expansion's a plain move until its
+    own service exists."""
     return (
         target_stage.outcome == Stage.Outcome.WON
         and deal.pipeline.kind == Pipeline.Kind.NEW_BUSINESS
@@ -250,8 +256,6 @@ def write_values(deal: Deal, changes: dict, target_stage: Stage, source: str, no
     if "stage" in changes and not closes_through_gate(deal, target_stage):
         deal.stage = target_stage
         is_open = target_stage.outcome == Stage.Outcome.OPEN
-        # TODO(renewals): a renewal moved to won here creates no next term;
-        # the renewal service of issue 6 should take this move over.
         deal.closed_on = None if is_open else closing_day(deal, now)
         fields += ["stage", "closed_on"]
 
@@ -279,6 +283,16 @@ def close_through_gate(deal: Deal, actor, now) -> ClosedWon:
             missing=missing,
             is_conflict=True,
         ) from incomplete
+    except ActionRefused as refused:
+        raise DealChangeRefused(
+            {"stage": [str(refused)]}, is_conflict=True
+        ) from refused
+
+
+def open_next_term_or_refuse(renewal: Deal, now) -> Deal:
+    """The next term's renewal; its refusals become this service's, on the stage."""
+    try:
+        return open_next_term(renewal, now)
     except ActionRefused as refused:
         raise DealChangeRefused(
             {"stage": [str(refused)]}, is_conflict=True
@@ -353,8 +367,11 @@ def change_deal(
     if closes_through_gate(deal, target_stage):
         closed = close_through_gate(deal, actor, now)
         deal = closed.deal
+    next_renewal = None
+    if "stage" in changes and is_renewal_won(deal):
+        next_renewal = open_next_term_or_refuse(deal, now)
 
-    result = DealChange(deal, is_creating, sorted(changes), closed)
+    result = DealChange(deal, is_creating, sorted(changes), closed, next_renewal)
     if is_creating:
         logger.info("deal %s created through %s", deal.pk, source)
     elif changes:

@@ -2,12 +2,15 @@
 
 The AE fills in the packet on the deal page; each change is saved as a draft
 as they type (htmx), with the completeness meter redrawn beside it. Closed
-Won goes through `close_deal_won`, which names what is missing.
+Won goes through `close_deal_won`, which names what is missing. The handoff
+page and its actions serve the Implementation → CS handoff too, and the CS
+queue lists those for the customer-success team.
 """
 
 from datetime import timedelta
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,10 +20,13 @@ from bowtie.access import person_required
 from bowtie.models import Stage
 from handoffs import briefs, involvement, quality
 from handoffs.closing import (
+    CS_KIND,
+    FLOWS,
     KIND,
     PacketIncomplete,
     accept_implementation_handoff,
     assess_deal_packet,
+    can_resubmit,
     can_work_received_handoff,
     close_deal_won,
     find_implementation_handoff,
@@ -35,12 +41,26 @@ from handoffs.forms import packet_from_post
 from handoffs.models import Handoff, HandoffRating, OwedBy
 from handoffs.packets import assess_packet
 from handoffs.prefill import prefill_packet
-from handoffs.queries import dashboard_teams, received_handoffs, visible_deals
+from handoffs.queries import (
+    dashboard_teams,
+    received_handoffs,
+    visible_deals,
+    visible_handoffs,
+)
 from handoffs.services import ActionRefused
 from handoffs.timeline import handoff_timeline
 
 # Blank rows shown under the filled ones, to add to a list without a script.
 BLANK_ROWS = 1
+
+# The kinds whose handoff page takes accept, send back and rate, and where a
+# send-back leaves the receiver.
+WORKED_KINDS = tuple(FLOWS)
+QUEUES = {KIND: "implementation-queue", CS_KIND: "cs-queue"}
+ACCEPTED = {
+    KIND: "Handoff accepted: the AE briefing clock stopped.",
+    CS_KIND: "Handoff accepted: customer success has the account now.",
+}
 
 
 def get_visible_deal(person, pk):
@@ -128,12 +148,21 @@ def deal_detail(request, person, pk):
 @require_POST
 @person_required()
 def deal_close_won(request, person, pk):
+    # partners builds on handoffs, not the reverse: the one step it adds to
+    # the close (the partner chosen on the form) is imported here, where the
+    # two meet, and nowhere else in handoffs' Python.
+    from partners.vendor_views import assign_at_close
+
     deal = get_visible_deal(person, pk)
     try:
         if deal.stage.outcome == Stage.Outcome.OPEN and not deal.is_historical:
             posted = packet_from_post(packet_items(), request.POST)
             save_deal_packet(deal, posted, person)
-        result = close_deal_won(deal, person)
+        # One transaction for both: a refused assignment leaves the deal open
+        # (the draft saved above stays).
+        with transaction.atomic():
+            result = close_deal_won(deal, person)
+            engagement = assign_at_close(result, person, request.POST)
     except PacketIncomplete as refused:
         messages.error(request, "Not closed: the packet lacks required items.")
         for missing in refused.assessment.missing:
@@ -141,9 +170,10 @@ def deal_close_won(request, person, pk):
     except ActionRefused as refused:
         messages.error(request, str(refused))
     else:
+        delivery = f", delivered by {engagement.delivered_by}" if engagement else ""
         messages.success(
             request,
-            f"Closed won. The implementation handoff is open; the renewal "
+            f"Closed won. The implementation handoff is open{delivery}; the renewal "
             f"“{result.renewal.name}” is due {result.renewal.expected_close_on}.",
         )
     return redirect("deal-detail", pk=pk)
@@ -187,9 +217,35 @@ def implementation_queue(request, person):
     )
 
 
+@person_required()
+def cs_queue(request, person):
+    """The customer-success team's handoffs from implementation, oldest first."""
+    handoffs = (
+        received_handoffs(person, CS_KIND)
+        .filter(state__in=[Handoff.State.OPEN, Handoff.State.ACCEPTED])
+        .select_related(
+            "deal__account", "sender", "receiver", "delivered_engagement__partner"
+        )
+        .prefetch_related("milestones")
+        .order_by("opened_at")
+    )
+    return render(
+        request,
+        "handoffs/cs_queue.html",
+        {"handoffs": handoffs, "now": timezone.now()},
+    )
+
+
+def received_worked_handoffs(person):
+    handoffs = Handoff.objects.none()
+    for kind in WORKED_KINDS:
+        handoffs |= received_handoffs(person, kind)
+    return handoffs
+
+
 def get_workable_handoff(person, pk) -> Handoff:
     handoff = (
-        received_handoffs(person, KIND)
+        received_worked_handoffs(person)
         .select_related("deal__account", "deal__owner", "sender", "receiver")
         .filter(pk=pk)
         .first()
@@ -200,12 +256,8 @@ def get_workable_handoff(person, pk) -> Handoff:
 
 
 def get_briefable_handoff(person, pk) -> Handoff:
-    """The handoff, for its receivers or for whoever may open its deal."""
-    handoff = received_handoffs(person, KIND).filter(pk=pk).first()
-    if handoff is None:
-        handoff = Handoff.objects.filter(
-            pk=pk, kind=KIND, deal__in=visible_deals(person)
-        ).first()
+    """The handoff, for its receivers, its sender or whoever may open its deal."""
+    handoff = visible_handoffs(person).filter(pk=pk, kind__in=WORKED_KINDS).first()
     if handoff is None:
         raise Http404
     return handoff
@@ -214,12 +266,19 @@ def get_briefable_handoff(person, pk) -> Handoff:
 @person_required()
 def handoff_detail(request, person, pk):
     handoff = get_briefable_handoff(person, pk)
-    items = packet_items()
+    items = packet_items(handoff.kind)
     rating = HandoffRating.objects.filter(handoff=handoff).first()
+    is_cs = handoff.kind == CS_KIND
     context = {
         "handoff": handoff,
         "deal": handoff.deal,
+        "flow": FLOWS[handoff.kind],
+        "engagement": getattr(handoff, "delivered_engagement", None) if is_cs else None,
         "can_work": can_work_received_handoff(handoff, person),
+        # A won deal's handoff is sent again from the deal page, with its packet.
+        "can_send_again": is_cs
+        and handoff.state == Handoff.State.REJECTED
+        and can_resubmit(handoff, person),
         "sections": [
             view
             for view in item_views(items, handoff.packet or {}, set())
@@ -251,7 +310,7 @@ def handoff_accept(request, person, pk):
     except ActionRefused as refused:
         messages.error(request, str(refused))
     else:
-        messages.success(request, "Handoff accepted: the AE briefing clock stopped.")
+        messages.success(request, ACCEPTED[handoff.kind])
     return redirect("handoff-detail", pk=pk)
 
 
@@ -264,8 +323,30 @@ def handoff_reject(request, person, pk):
     except ActionRefused as refused:
         messages.error(request, f"Reason: {refused}")
         return redirect("handoff-detail", pk=pk)
-    messages.success(request, "Handoff sent back to the AE.")
-    return redirect("implementation-queue")
+    messages.success(
+        request, f"Handoff sent back to {FLOWS[handoff.kind].sender_title}."
+    )
+    return redirect(QUEUES[handoff.kind])
+
+
+@require_POST
+@person_required()
+def handoff_send_again(request, person, pk):
+    """The implementation lead sends a CS handoff again, its packet completed."""
+    handoff = get_briefable_handoff(person, pk)
+    if handoff.kind != CS_KIND:
+        return redirect("deal-detail", pk=handoff.deal_id)
+    try:
+        resubmit_implementation_handoff(handoff, person)
+    except PacketIncomplete as refused:
+        messages.error(request, "Not sent: the CS packet still lacks required items.")
+        for missing in refused.assessment.missing:
+            messages.error(request, missing.text)
+    except ActionRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, "Sent again to customer success, with fresh clocks.")
+    return redirect("handoff-detail", pk=pk)
 
 
 @person_required()
@@ -309,7 +390,7 @@ def handoff_quality(request, person):
 @person_required()
 def handoff_brief(request, person, pk):
     handoff = get_briefable_handoff(person, pk)
-    sections = briefs.handoff_brief(handoff, packet_items())
+    sections = briefs.handoff_brief(handoff, packet_items(handoff.kind))
     output = request.GET.get("format")
     filename = f"handoff-brief-{handoff.deal_id}"
     if output == "md":

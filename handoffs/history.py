@@ -18,6 +18,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from bowtie.crm_import import CrmImportSummary, import_crm_export
+from bowtie.exchange import stamp_base_rate, stamp_base_rates, today
 from bowtie.models import Deal, Stage
 from handoffs.closing import packet_items
 from handoffs.packets import assess_packet
@@ -125,11 +126,15 @@ def store_history_renewals(won: list[Deal], changes) -> None:
         if renewal.is_historical and follow_deal(renewal, expected):
             to_update.append(renewal)
 
+    # Bulk creates skip `Deal.save`: a renewal keeps the rate of the day it is
+    # made here, as one made by a live close keeps the rate of its day.
+    changes.unrated[RENEWALS] += stamp_base_rates(to_create, today())
     for start in range(0, len(to_create), BATCH_SIZE):
         batch = to_create[start : start + BATCH_SIZE]
         for renewal in bulk_create_with_history(batch, Deal):
             changes.record_created(renewal, RENEWALS)
-    fields = [*RENEWAL_FIELDS, "amount_currency", "updated_at"]
+    fields = [*RENEWAL_FIELDS, "amount_currency", "base_rate", "base_rate_on"]
+    fields.append("updated_at")
     for start in range(0, len(to_update), BATCH_SIZE):
         bulk_update_with_history(to_update[start : start + BATCH_SIZE], Deal, fields)
     for renewal in to_update:
@@ -139,6 +144,7 @@ def store_history_renewals(won: list[Deal], changes) -> None:
 def follow_deal(renewal: Deal, expected: Deal) -> bool:
     """Copy what differs from the renewal the deal makes now; True if any."""
     changed = False
+    currency = str(renewal.amount_currency)
     for name in RENEWAL_FIELDS:
         value = getattr(expected, name)
         if getattr(renewal, name) != value:
@@ -146,6 +152,9 @@ def follow_deal(renewal: Deal, expected: Deal) -> bool:
             changed = True
     if changed:
         renewal.updated_at = timezone.now()
+    if str(renewal.amount_currency) != currency:
+        # As `Deal.save` does: the rate kept was for the old currency.
+        stamp_base_rate(renewal, today())
     return changed
 
 

@@ -7,15 +7,16 @@ concrete tasks with owners and due times on the handoff.
 
 The bands are half-open: EUR 10,000 exactly is a warm overlay, EUR 50,000
 exactly too; above it is pre-sale CS. A deal in another currency converts at
-the rate RevOps keeps (bowtie.exchange) on the day it closes; without a rate
-it gets the default model, and the handoff says why.
+the rate it stored when it was created (bowtie.exchange), so a rate changed
+since moves nothing; without a stored rate it gets the default model, and the
+handoff says why.
 """
 
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from bowtie.exchange import in_euros
+from bowtie.exchange import annual_value_in_base
 
 CLEAN_BREAK_BELOW = Decimal("10000")
 PRE_SALE_CS_ABOVE = Decimal("50000")
@@ -39,12 +40,9 @@ class PlannedTask:
 
 
 def annual_value_in_euros(deal) -> Decimal | None:
-    """The deal's amount per year in EUR; None without an amount or a rate."""
-    euros = in_euros(deal.amount)
-    if euros is None:
-        return None
-    months = deal.term_months or 12
-    return round(euros.amount * 12 / months, 2)
+    """The deal's amount per year in the base currency (EUR), at its stored
+    rate; None without an amount or a stored rate."""
+    return annual_value_in_base(deal)
 
 
 def involvement_for(deal, value: Decimal | None = None) -> str:

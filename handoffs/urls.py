@@ -1,6 +1,6 @@
 from django.urls import path
 
-from handoffs import deal_views, views
+from handoffs import account_views, deal_views, views
 
 urlpatterns = [
     path("queue/", views.my_queue, name="my-queue"),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("reports/sla-compliance/", views.sla_compliance, name="sla-compliance"),
     path("deals/", deal_views.deal_list, name="deal-list"),
     path("deals/<int:pk>/", deal_views.deal_detail, name="deal-detail"),
+    path("accounts/<int:pk>/", account_views.account_detail, name="account-detail"),
     path("deals/<int:pk>/close-won/", deal_views.deal_close_won, name="deal-close-won"),
     path(
         "deals/<int:pk>/send-again/",
@@ -26,10 +27,16 @@ urlpatterns = [
         deal_views.implementation_queue,
         name="implementation-queue",
     ),
+    path("customer-success/", deal_views.cs_queue, name="cs-queue"),
     path("handoffs/<int:pk>/", deal_views.handoff_detail, name="handoff-detail"),
     path("handoffs/<int:pk>/accept/", deal_views.handoff_accept, name="handoff-accept"),
     path("handoffs/<int:pk>/reject/", deal_views.handoff_reject, name="handoff-reject"),
     path("handoffs/<int:pk>/rate/", deal_views.handoff_rate, name="handoff-rate"),
+    path(
+        "handoffs/<int:pk>/send-again/",
+        deal_views.handoff_send_again,
+        name="handoff-send-again",
+    ),
     path("handoffs/<int:pk>/brief/", deal_views.handoff_brief, name="handoff-brief"),
     path(
         "reports/handoff-quality/",

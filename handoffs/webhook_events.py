@@ -6,9 +6,10 @@ by id, with the fields a CRM matches them by (external ids, e-mail) and the
 few it acts on. Everything is read from objects the service holds already:
 publishing costs one read of the endpoints, and no query per record.
 
-The handoff events are those of the Sales -> Implementation handoff, whose
-accept, send-back and resubmission are services of their own; a lead's
-handoff to sales is told as `lead.assigned`. Clock events cover every kind.
+The handoff events are those of the Sales -> Implementation handoff and of
+the Implementation -> CS one that hypercare's end opens, whose accept,
+send-back and resubmission are services of their own; a lead's handoff to
+sales is told as `lead.assigned`. Clock events cover every kind.
 """
 
 from bowtie import webhooks
@@ -112,7 +113,8 @@ def publish_lead_assigned(
 def publish_handoff(
     event_type: str, handoff: Handoff, actor: Person | None, now, **details
 ) -> None:
-    """A handoff was accepted, sent back (with the `reason`) or sent again."""
+    """A handoff was opened, accepted, sent back (with the `reason`) or sent
+    again."""
     data = {"handoff": handoff_of(handoff), "actor": person_of(actor), **details}
     webhooks.publish(event_type, data, now)
 

@@ -81,6 +81,9 @@ def _default_configuration(request):
     signal_rules = importlib.import_module(
         "expansion.migrations.0002_default_signal_rules"
     )
+    subscription_rules = importlib.import_module(
+        "expansion.migrations.0003_default_subscription_rules"
+    )
     expansion_handoff = importlib.import_module(
         "handoffs.migrations.0025_cs_to_sales_defaults"
     )
@@ -95,6 +98,7 @@ def _default_configuration(request):
     expansion_pipelines.create_pipelines(apps, None)
     ownership.create_bands(apps, None)
     signal_rules.create_rules(apps, None)
+    subscription_rules.create_rules(apps, None)
     expansion_handoff.create_defaults(apps, None)
 
 

@@ -10,11 +10,10 @@ from types import SimpleNamespace
 import pytest
 from django.db import connection
 from django.urls import reverse
-from djmoney.contrib.exchange.models import Rate
 from djmoney.money import Money
 
-from bowtie.exchange import in_euros, rates_backend
-from bowtie.models import Deal, Notification, Stage, Team, WorkingPeriod
+from bowtie.exchange import in_base
+from bowtie.models import Deal, ExchangeRate, Notification, Stage, Team, WorkingPeriod
 from handoffs import quality
 from handoffs.closing import (
     PacketIncomplete,
@@ -608,11 +607,14 @@ def test_participants_follow_the_involvement_and_are_copied_for_two_weeks(
 
 
 def test_a_deal_in_dollars_converts_at_the_rate_revops_keeps(open_deal):
+    ExchangeRate.objects.create(
+        currency="USD", units_per_base=Decimal("1.10"), effective_on=date(2000, 1, 1)
+    )
     deal = open_deal.deal
+    # A change of currency keeps the rate of the day of the change.
     deal.amount = Money(66_000, "USD")
     deal.save()
     save_deal_packet(deal, COMPLETE_PACKET)
-    Rate.objects.create(currency="USD", value=Decimal("1.10"), backend=rates_backend())
 
     handoff = close_deal_won(deal, now=NOW).handoff
 
@@ -637,19 +639,24 @@ def test_a_deal_without_a_rate_gets_the_default_and_says_why(client, open_deal):
 
 
 def test_the_admin_keeps_rates_and_refuses_a_bad_currency(admin_client):
-    url = reverse("admin:exchange_rate_add")
+    url = reverse("admin:bowtie_exchangerate_add")
+    today = datetime.now(UTC).date().isoformat()
 
-    refused = admin_client.post(url, {"currency": "XYZ", "value": "1.1"})
-    admin_client.post(url, {"currency": "usd", "value": "1.08"})
+    refused = admin_client.post(
+        url, {"currency": "XYZ", "units_per_base": "1.1", "effective_on": today}
+    )
+    admin_client.post(
+        url, {"currency": "usd", "units_per_base": "1.08", "effective_on": today}
+    )
 
-    assert "XYZ is not an ISO 4217 currency code." in refused.content.decode()
-    rate = Rate.objects.get()
-    assert (rate.currency, rate.value, rate.backend_id) == (
+    assert "XYZ: not an ISO 4217 currency code." in refused.content.decode()
+    rate = ExchangeRate.objects.get()
+    assert (rate.currency, rate.units_per_base, rate.effective_on.isoformat()) == (
         "USD",
         Decimal("1.08"),
-        "admin",
+        today,
     )
-    assert in_euros(Money(108, "USD")) == Money(100, "EUR")
+    assert in_base(Money(108, "USD")) == Money(100, "EUR")
 
 
 def test_a_renewal_deal_does_not_close_won_through_the_gate(won):

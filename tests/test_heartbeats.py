@@ -72,7 +72,12 @@ def test_a_job_that_never_ran_is_late_once_the_others_have_long_been_running(
 
 def test_revops_is_told_once_when_a_job_stops_and_once_when_it_is_back(db, frozen):
     admin = PersonFactory(role="revops_admin")
-    others = ("redeliver-outbox", "send-due-webhooks", "watch-heartbeats")
+    others = (
+        "redeliver-outbox",
+        "send-due-webhooks",
+        "watch-heartbeats",
+        "send-pending-partner-invitations",
+    )
     for name in ("sweep-clocks", *others):
         beat_job(name)(lambda: None)()
 
@@ -100,7 +105,12 @@ def test_revops_is_told_once_when_a_job_stops_and_once_when_it_is_back(db, froze
 
 
 def test_check_heartbeats_exits_with_an_error_naming_the_late_jobs(db, frozen):
-    others = ("redeliver-outbox", "send-due-webhooks", "watch-heartbeats")
+    others = (
+        "redeliver-outbox",
+        "send-due-webhooks",
+        "watch-heartbeats",
+        "send-pending-partner-invitations",
+    )
     for name in ("sweep-clocks", *others):
         beat_job(name)(lambda: None)()
     call_command("check_heartbeats")
@@ -147,7 +157,12 @@ def test_status_json_answers_503_when_a_job_is_late(client, db, frozen):
         "redeliver-outbox": "late",
         "send-due-webhooks": "late",
         "watch-heartbeats": "late",
+        "send-pending-partner-invitations": "late",
         # Hourly: an hour late is within its grace.
         "weekly-compliance-reports": "ok",
         "delete-expired-idempotency-keys": "ok",
+        "sweep-hypercare": "ok",
+        "sweep-renewal-actions": "ok",
+        "evaluate-signal-rules": "ok",
+        "score-health": "ok",
     }

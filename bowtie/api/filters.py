@@ -8,7 +8,9 @@ company's staff, small enough to scan.
 
 import django_filters
 
-from bowtie.models import Account, Contact, Person, Team
+from bowtie.exchange import today
+from bowtie.governance import policy_on
+from bowtie.models import Account, Contact, OwnershipBand, Person, Team
 
 
 class UpdatedSinceFilterSet(django_filters.FilterSet):
@@ -47,3 +49,26 @@ class TeamFilterSet(UpdatedSinceFilterSet):
     class Meta:
         model = Team
         fields = ["function", "parent", "head"]
+
+
+class OwnershipBandFilterSet(django_filters.FilterSet):
+    """The bands of the policy in force on `on`, today when it is not given."""
+
+    on = django_filters.DateFilter(
+        method="in_force_on",
+        label="The day (YYYY-MM-DD) whose bands to list; default today (UTC).",
+    )
+
+    class Meta:
+        model = OwnershipBand
+        fields = ["owner_role"]
+
+    def in_force_on(self, queryset, name, day):
+        policy = policy_on(day)
+        return queryset.filter(policy=policy) if policy else queryset.none()
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if self.form.cleaned_data.get("on") is None:
+            queryset = self.in_force_on(queryset, "on", today())
+        return queryset

@@ -7,10 +7,11 @@ calendars and routing, and a person's webhook address, a secret, is left
 out.
 """
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from bowtie.models import Account, Contact, Person, Team
+from bowtie.models import Account, Contact, OwnershipBand, Person, Team
 
 
 class AccountSerializer(serializers.ModelSerializer):
@@ -114,3 +115,55 @@ class TeamSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+class OwnershipBandSerializer(serializers.ModelSerializer):
+    """One band of the policy in force on the day asked for."""
+
+    effective_on = serializers.DateField(
+        source="policy.effective_on",
+        read_only=True,
+        help_text="The day the band's policy took (or takes) effect.",
+    )
+    lower = serializers.DecimalField(
+        source="lower_eur",
+        max_digits=14,
+        decimal_places=2,
+        read_only=True,
+        help_text="Annual value the band starts at, included: an amount exactly "
+        "on a boundary belongs to the band that starts there.",
+    )
+    upper = serializers.DecimalField(
+        source="upper_eur",
+        max_digits=14,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        help_text="Annual value the band ends at, excluded; null: no upper limit.",
+    )
+    cs_role = serializers.ChoiceField(
+        choices=Person.Role.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="The customer success role in the deal; empty: none.",
+    )
+    currency = serializers.SerializerMethodField()
+
+    class Meta:
+        model = OwnershipBand
+        fields = [
+            "id",
+            "policy",
+            "effective_on",
+            "lower",
+            "upper",
+            "currency",
+            "owner_role",
+            "cs_role",
+            "cs_part",
+        ]
+        read_only_fields = fields
+
+    def get_currency(self, band) -> str:
+        """The base currency the amounts are in."""
+        return settings.BOWTIE_BASE_CURRENCY

@@ -9,7 +9,13 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from bowtie.api.views import AccountViewSet, ContactViewSet, PersonViewSet, TeamViewSet
+from bowtie.api.views import (
+    AccountViewSet,
+    ContactViewSet,
+    OwnershipBandViewSet,
+    PersonViewSet,
+    TeamViewSet,
+)
 
 router = SimpleRouter()
 # As for leads and deals: integrations call with or without the slash.
@@ -18,6 +24,7 @@ router.register("accounts", AccountViewSet, basename="api-account")
 router.register("contacts", ContactViewSet, basename="api-contact")
 router.register("people", PersonViewSet, basename="api-person")
 router.register("teams", TeamViewSet, basename="api-team")
+router.register("ownership-bands", OwnershipBandViewSet, basename="api-ownership-band")
 
 urlpatterns = [
     *router.urls,

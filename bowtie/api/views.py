@@ -1,10 +1,11 @@
-"""/api/accounts, /api/contacts, /api/people and /api/teams.
+"""/api/accounts, /api/contacts, /api/people, /api/teams, /api/ownership-bands.
 
 Every signed-in person sees all of these: customers and the company's staff
 are what every lead, deal and handoff names, not one team's work. Narrowing
 by person is for the work itself (leads, deals, handoffs). Scopes:
 `accounts:read` and `accounts:write` for accounts and contacts,
-`people:read` for people and teams.
+`people:read` for people and teams, `governance:read` for the ownership
+bands (RevOps changes those on their settings page, not here).
 """
 
 from rest_framework.mixins import ListModelMixin, RetrieveModelMixin
@@ -12,17 +13,19 @@ from rest_framework.mixins import ListModelMixin, RetrieveModelMixin
 from bowtie.api.filters import (
     AccountFilterSet,
     ContactFilterSet,
+    OwnershipBandFilterSet,
     PersonFilterSet,
     TeamFilterSet,
 )
 from bowtie.api.serializers import (
     AccountSerializer,
     ContactSerializer,
+    OwnershipBandSerializer,
     PersonSerializer,
     TeamSerializer,
 )
 from bowtie.api.viewsets import ResourceViewSet, ServiceWriteMixin
-from bowtie.models import Account, Contact, Person, Team
+from bowtie.models import Account, Contact, OwnershipBand, Person, Team
 from bowtie.services import save_account, save_contact
 
 
@@ -76,3 +79,18 @@ class TeamViewSet(ListModelMixin, RetrieveModelMixin, ResourceViewSet):
     ordering = ("-created_at", "-id")
     ordering_fields = ["name", "created_at", "updated_at"]
     read_scope = "people:read"
+
+
+class OwnershipBandViewSet(ListModelMixin, ResourceViewSet):
+    """The ownership bands in force on a day (`on`, default today), lowest first.
+
+    Every amount belongs to exactly one band: a band includes its lower
+    amount and excludes its upper one.
+    """
+
+    queryset = OwnershipBand.objects.select_related("policy")
+    serializer_class = OwnershipBandSerializer
+    filterset_class = OwnershipBandFilterSet
+    ordering = ("lower_eur", "id")
+    ordering_fields = ["lower_eur"]
+    read_scope = "governance:read"

@@ -1,10 +1,14 @@
 """Products, pipelines with their stages as data, and deals."""
 
+import logging
+
 from django.db import models
 from django.db.models import Q
 from djmoney.models.fields import MoneyField
 
 from bowtie.audit import audit_history
+
+logger = logging.getLogger(__name__)
 
 
 def product_lookup_key(name: str) -> str:
@@ -179,6 +183,7 @@ class Deal(models.Model):
     )
     # The rate of the day the deal was created, kept so a later rate never
     # moves its owner (DESIGN.md §6): amount / rate = value in the base.
+    # Stamped by `save`; empty when its currency had no rate that day.
     base_rate = models.DecimalField(
         max_digits=18, decimal_places=8, null=True, blank=True, editable=False
     )
@@ -209,3 +214,53 @@ class Deal(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        """Save, keeping the exchange rate of the day the deal is created.
+
+        The rate is stamped once, when the row is added, with the rate of that
+        UTC day (the day of `created_at`), so a later rate never moves the
+        deal's owner or involvement. A new amount in the same currency keeps
+        it. A change of currency stamps the rate of the day of the change: the
+        rate kept is for the old currency, and the change is the first day
+        the new one was known. Batches that skip `save` stamp their rows with
+        `bowtie.exchange.stamp_base_rates`.
+        """
+        # Here, not at the top: bowtie.exchange imports this models package.
+        from bowtie.exchange import stamp_base_rate, today
+
+        update_fields = kwargs.get("update_fields")
+        writes_currency = update_fields is None or "amount_currency" in update_fields
+        if self._state.adding:
+            is_stamping = self.base_rate_on is None
+        else:
+            # Unknown when the row was loaded without its currency: kept then.
+            is_stamping = (
+                writes_currency
+                and hasattr(self, "_rate_currency")
+                and str(self.amount_currency) != str(self._rate_currency)
+            )
+        if is_stamping:
+            stamp_base_rate(self, today())
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "base_rate", "base_rate_on"}
+
+        super().save(*args, **kwargs)
+
+        if "amount_currency" in self.__dict__:
+            self._rate_currency = self.amount_currency
+        if is_stamping and self.base_rate is None and self.amount_currency:
+            logger.warning(
+                "deal %s kept without a rate: no %s rate on %s",
+                self.pk,
+                self.amount_currency,
+                self.base_rate_on,
+            )
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        deal = super().from_db(db, field_names, values)
+        # The currency the stored rate is for, to tell when it changes.
+        if "amount_currency" in deal.__dict__:
+            deal._rate_currency = deal.__dict__["amount_currency"]
+        return deal

@@ -21,8 +21,11 @@ class ApiToken(models.Model):
         ACCOUNTS_READ = "accounts:read", "Read accounts and contacts"
         ACCOUNTS_WRITE = "accounts:write", "Create and change accounts and contacts"
         PEOPLE_READ = "people:read", "Read people and teams"
+        GOVERNANCE_READ = "governance:read", "Read ownership bands"
         HANDOFFS_READ = "handoffs:read", "Read handoffs, milestones and packets"
         HANDOFFS_WRITE = "handoffs:write", "Accept, send back, send again and rate"
+        SIGNALS_READ = "signals:read", "Read expansion signals"
+        SIGNALS_WRITE = "signals:write", "Raise, dismiss and convert expansion signals"
         # A partner's own systems: only that partner's engagements (partners app).
         PARTNER_READ = "partner:read", "Partner: read its engagements"
         PARTNER_WRITE = "partner:write", "Partner: log milestones, readiness, comments"

@@ -3,7 +3,9 @@
 Handoffs are read with `handoffs:read`; `accept`, `reject`, `resubmit` and
 `rate` take `handoffs:write` and go through the services of
 `handoffs.closing`, so an action over the API checks, clocks and tells
-exactly what the same button on the handoff page does.
+exactly what the same button on the handoff page does. They work a won
+deal's handoff to implementation and an implementation's to customer
+success.
 
 Those services take the person who acts, and so does the API: a signed-in
 person, or a token issued for one person (`ApiToken.person`). A token of an
@@ -39,7 +41,7 @@ from handoffs.api.handoff_serializers import (
     PacketTemplateSerializer,
 )
 from handoffs.closing import (
-    KIND,
+    FLOWS,
     PacketIncomplete,
     RatingRefused,
     accept_implementation_handoff,
@@ -63,13 +65,12 @@ NEEDS_A_PERSON = (
     "This action is taken as a person: sign in, or use a token issued for one."
 )
 ONLY_RECEIVERS = "Only the receiving team works this handoff."
-ONLY_SENDER = "Only the deal's AE or their manager sends it again."
-# TODO(api): only the sales -> implementation kind has these services; a
-# lead's handoff is worked on the lead. Send the other kinds to theirs once
-# the expansion and partner apps bring them.
+# TODO(api): the sales -> implementation and implementation -> CS kinds have
+# these services; a lead's handoff is worked on the lead. Send the expansion
+# kind to its own once the expansion app brings them.
 OTHER_KIND = (
-    "Only sales-to-implementation handoffs take these actions; a lead's "
-    "handoff is worked on the lead."
+    "Only handoffs to implementation and to customer success take these "
+    "actions; a lead's handoff is worked on the lead."
 )
 
 ACTION_ANSWERS = {
@@ -121,7 +122,7 @@ class HandoffViewSet(ListModelMixin, RetrieveModelMixin, ResourceViewSet):
     @action(detail=True, methods=["post"])
     @idempotent
     def accept(self, request, pk=None):
-        """Take the handoff: the AE briefing clock stops."""
+        """Take the handoff: its acceptance clock (AE briefing, CS accepted) stops."""
         handoff, actor = self.get_handoff_to_work(can_work_received_handoff)
         return self.answer_after(accept_implementation_handoff, handoff, actor)
 
@@ -129,7 +130,7 @@ class HandoffViewSet(ListModelMixin, RetrieveModelMixin, ResourceViewSet):
     @action(detail=True, methods=["post"])
     @idempotent
     def reject(self, request, pk=None):
-        """Send the handoff back to the AE with a reason; their clock starts."""
+        """Send the handoff back to its sender with a reason; their clock starts."""
         handoff, actor = self.get_handoff_to_work(can_work_received_handoff)
         body = HandoffRejectionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -142,7 +143,7 @@ class HandoffViewSet(ListModelMixin, RetrieveModelMixin, ResourceViewSet):
     @idempotent
     def resubmit(self, request, pk=None):
         """Send a handoff that was sent back again, its packet now complete."""
-        handoff, actor = self.get_handoff_to_work(can_resubmit, ONLY_SENDER)
+        handoff, actor = self.get_handoff_to_work(can_resubmit, only_sender=True)
         return self.answer_after(resubmit_implementation_handoff, handoff, actor)
 
     @extend_schema(request=HandoffRatingSerializer, responses=ACTION_ANSWERS)
@@ -158,19 +159,21 @@ class HandoffViewSet(ListModelMixin, RetrieveModelMixin, ResourceViewSet):
         comment = marks.pop("comment")
         return self.answer_after(rate_handoff, handoff, actor, marks, comment)
 
-    def get_handoff_to_work(self, may_act, refusal=ONLY_RECEIVERS):
+    def get_handoff_to_work(self, may_act, only_sender=False):
         """The handoff and its actor, or the status that says why not: 404
         for a handoff they cannot see, 403 for one they may not work."""
         handoff = self.get_object()
         actor = acting_person(self.request)
         if actor is None:
             raise PermissionDenied(NEEDS_A_PERSON)
-        if handoff.kind != KIND:
+        if handoff.kind not in FLOWS:
             raise ValidationError({"non_field_errors": [OTHER_KIND]})
         # The service asks again under the handoff's lock; asked here first,
         # the answer is a 403 rather than a refusal of the request itself.
         if not may_act(handoff, actor):
-            raise PermissionDenied(refusal)
+            raise PermissionDenied(
+                FLOWS[handoff.kind].only_sender if only_sender else ONLY_RECEIVERS
+            )
         return handoff, actor
 
     def answer_after(self, service, handoff, actor, *args):

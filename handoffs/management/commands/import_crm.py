@@ -66,4 +66,10 @@ class Command(BaseCommand):
             f"{changes.removed['renewals']} removed; "
             f"{changes.updated['packets']} won deals' packets derived"
         )
+        if changes.unrated["deals"]:
+            # Not guessed: without a rate of creation they have no owner band.
+            self.stdout.write(
+                f"{changes.unrated['deals']} deals created without a rate of "
+                "creation: their currency had no exchange rate today."
+            )
         self.stdout.write(f"Imported {folder} in {seconds:.1f} s.")

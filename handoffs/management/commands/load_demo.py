@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import transaction
 
 from handoffs import demo
+from partners import demo as partner_demo
 
 
 class Command(BaseCommand):
@@ -11,7 +13,10 @@ class Command(BaseCommand):
         if demo.is_loaded():
             self.stdout.write("Demo workspace already loaded.")
         else:
-            demo.load_demo()
+            # One transaction: a half-loaded demo would never load again.
+            with transaction.atomic():
+                demo.load_demo()
+                partner_demo.load_partner_demo()
             self.stdout.write(self.style.SUCCESS("Demo workspace loaded."))
 
         self.stdout.write(
@@ -22,6 +27,9 @@ class Command(BaseCommand):
             "  jonas   SDR, Inbound DACH (my queue)\n"
             "  ines    SDR, Inbound Global\n"
             "  tom     AE, a deal with half a packet (Deals)\n"
-            "  ivy     implementation lead (Implementation queue)\n"
+            "  ivy     implementation lead (Implementation queue, Engagements)\n"
+            "  cara    customer success manager (accounts, signals)\n"
+            f"  {partner_demo.PARTNER_EMAIL}  partner (the partner area, "
+            f"{settings.BOWTIE_BASE_URL}/partner/login/)\n"
             f"Public lead form: {settings.BOWTIE_BASE_URL}/form/\n"
         )
