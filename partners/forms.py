@@ -11,10 +11,6 @@ import zoneinfo
 from django import forms
 
 from bowtie.models import Contact
-
-# TODO(partners): the partner API still imports the proposals from here; import
-# them from `partners.cs_packet_forms` there, then drop this re-export.
-from partners.cs_packet_forms import cs_packet_proposals as cs_packet_proposals
 from partners.models import CustomerSession, ImplementationMilestone
 from partners.services import FieldsRefused
 

@@ -69,7 +69,7 @@ from partners.api.serializers import (
     ReadinessConditionSerializer,
     ReadinessRefusalSerializer,
 )
-from partners.forms import cs_packet_proposals
+from partners.cs_packet_forms import cs_packet_proposals
 from partners.models import (
     Engagement,
     EngagementComment,
