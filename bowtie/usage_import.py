@@ -323,7 +323,12 @@ class Folder:
 def read_folder(folder: Path) -> Folder:
     """Read and check every file; raise UsageImportError listing each problem."""
     if not folder.is_dir():
-        raise UsageImportError([f"{folder} is not a folder."])
+        raise UsageImportError(
+            [
+                f"{folder} does not exist or is not a folder: name the folder "
+                "that holds the files."
+            ]
+        )
     problems: list[str] = []
     repeated: Counter = Counter()
 

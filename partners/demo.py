@@ -30,9 +30,9 @@ PARTNER_EMAIL = "pia@nordlicht.example"
 DEMO_SOURCE = "demo"
 
 READY = [
-    ("tasks_work", "Ivy Impl", "Order-to-invoice run end to end on staging."),
+    ("tasks_work", "IVY", "Order-to-invoice run end to end on staging."),
     ("data_migrated", "Pia Nordlicht", "12,400 customer records loaded, 0 errors."),
-    ("support_plan", "Cara CSM", "Support rota and escalation path agreed."),
+    ("support_plan", "Cara Schmidt", "Support rota and escalation path agreed."),
 ]
 
 
@@ -64,7 +64,7 @@ def load_partner_demo(now=None) -> dict:
             engagement,
             key,
             partner,
-            owner_name=owner,
+            owner_name=ivy.full_name if owner == "IVY" else owner,
             evidence=evidence,
             is_met=True,
             now=now,
@@ -79,7 +79,8 @@ def load_partner_demo(now=None) -> dict:
 
     create_usage(engagement.account, now)
     health.score_account_health(engagement.account, now.date(), now=now)
-    return {"cara": DEMO_PASSWORD, PARTNER_EMAIL: DEMO_PASSWORD, "csm": csm.pk}
+    create_account_manager(csm)
+    return {"cara": DEMO_PASSWORD, "max": DEMO_PASSWORD, PARTNER_EMAIL: DEMO_PASSWORD}
 
 
 def create_customer_success(now) -> Person:
@@ -106,6 +107,32 @@ def create_customer_success(now) -> Person:
     team.save(update_fields=["head"])
     Account.objects.filter(name="Bergmann Maschinenbau AG").update(owner=csm)
     return csm
+
+
+def create_account_manager(csm: Person) -> Person:
+    """The owner of the middle ownership band (EUR 10-50K expansion deals)."""
+    team = Team.objects.create(
+        name="Account Management",
+        time_zone="Europe/Berlin",
+        country="DE",
+        function=Team.Function.ACCOUNT_MANAGEMENT,
+    )
+    for weekday in range(5):
+        WorkingPeriod.objects.create(
+            team=team, weekday=weekday, starts_at=time(9), ends_at=time(18)
+        )
+    user = get_user_model().objects.create_user(username="max", password=DEMO_PASSWORD)
+    manager = Person.objects.create(
+        user=user,
+        full_name="Max Bauer",
+        email="max@bowtie.example",
+        role=Person.Role.AM,
+        team=team,
+        time_zone=team.time_zone,
+    )
+    team.head = manager
+    team.save(update_fields=["head"])
+    return manager
 
 
 def create_partner_member(now) -> PartnerMember:

@@ -29,6 +29,7 @@ class Command(BaseCommand):
             "  tom     AE, a deal with half a packet (Deals)\n"
             "  ivy     implementation lead (Implementation queue, Engagements)\n"
             "  cara    customer success manager (accounts, signals)\n"
+            "  max     account manager (mid-sized expansion deals)\n"
             f"  {partner_demo.PARTNER_EMAIL}  partner (the partner area, "
             f"{settings.BOWTIE_BASE_URL}/partner/login/)\n"
             f"Public lead form: {settings.BOWTIE_BASE_URL}/form/\n"
