@@ -221,11 +221,14 @@ def meet_milestone(handoff: Handoff, key: str, now) -> bool:
 
 
 def due_milestone_ids(now, limit: int, skipping=()) -> list[int]:
+    # A completed handoff owes nothing more: its unmet clocks stay unmet on
+    # record, but nobody is warned or escalated for them.
     return list(
         Milestone.objects.filter(
             met_at__isnull=True, breached_at__isnull=True, due_at__lte=now
         )
         .exclude(pk__in=skipping)
+        .exclude(handoff__state=Handoff.State.COMPLETED)
         .order_by("due_at")
         .values_list("pk", flat=True)[:limit]
     )

@@ -315,6 +315,28 @@ def accept_implementation_handoff(handoff: Handoff, actor, now=None) -> Handoff:
 
 
 @transaction.atomic
+def record_first_check_in(handoff: Handoff, actor, now=None) -> Handoff:
+    """Customer success held its first check-in with the customer.
+
+    Stops the Implementation -> CS handoff's `first_check_in` clock; only the
+    receiving team, and only once it has accepted the handoff.
+    """
+    now = now or timezone.now()
+    handoff = Handoff.objects.select_for_update(of=("self",)).get(pk=handoff.pk)
+    if handoff.kind != CS_KIND:
+        raise ActionRefused("A first check-in belongs to a customer-success handoff.")
+    if not can_work_received_handoff(handoff, actor):
+        raise ActionRefused("Only customer success records its check-in.")
+    if handoff.state not in (Handoff.State.ACCEPTED, Handoff.State.COMPLETED):
+        raise ActionRefused("Accept the handoff before recording the check-in.")
+
+    if not clocks.meet_milestone(handoff, "first_check_in", now):
+        raise ActionRefused("The first check-in is recorded already.")
+    logger.info("handoff %s first check-in by person %s", handoff.pk, actor.pk)
+    return handoff
+
+
+@transaction.atomic
 def reject_implementation_handoff(handoff: Handoff, actor, reason: str, now=None):
     """Send the packet back to its sender, with the reason and a clock to answer.
 

@@ -33,6 +33,7 @@ from handoffs.closing import (
     is_packet_open,
     packet_items,
     rate_handoff,
+    record_first_check_in,
     reject_implementation_handoff,
     resubmit_implementation_handoff,
     save_deal_packet,
@@ -288,6 +289,9 @@ def handoff_detail(request, person, pk):
             )
         ],
         "milestones": handoff.milestones.all(),
+        "awaits_check_in": handoff.milestones.filter(
+            key="first_check_in", met_at__isnull=True
+        ).exists(),
         "timeline": handoff_timeline(handoff),
         "rating": rating,
         "tasks": handoff.tasks.select_related("owner"),
@@ -299,6 +303,19 @@ def handoff_detail(request, person, pk):
         ],
     }
     return render(request, "handoffs/handoff_detail.html", context)
+
+
+@require_POST
+@person_required()
+def handoff_check_in(request, person, pk):
+    handoff = get_workable_handoff(person, pk)
+    try:
+        record_first_check_in(handoff, person)
+    except ActionRefused as refused:
+        messages.error(request, str(refused))
+    else:
+        messages.success(request, "First check-in recorded: its clock stopped.")
+    return redirect("handoff-detail", pk=pk)
 
 
 @require_POST

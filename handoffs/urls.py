@@ -30,6 +30,11 @@ urlpatterns = [
     path("customer-success/", deal_views.cs_queue, name="cs-queue"),
     path("handoffs/<int:pk>/", deal_views.handoff_detail, name="handoff-detail"),
     path("handoffs/<int:pk>/accept/", deal_views.handoff_accept, name="handoff-accept"),
+    path(
+        "handoffs/<int:pk>/check-in/",
+        deal_views.handoff_check_in,
+        name="handoff-check-in",
+    ),
     path("handoffs/<int:pk>/reject/", deal_views.handoff_reject, name="handoff-reject"),
     path("handoffs/<int:pk>/rate/", deal_views.handoff_rate, name="handoff-rate"),
     path(

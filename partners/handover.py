@@ -345,7 +345,12 @@ def record_hypercare_end(engagement: Engagement, actor: Actor, now) -> None:
     if ending.is_done():
         return
 
-    ending.actual_on = local_today(actor, now)
+    # The sweep hands over on the planned end, however late it runs: a
+    # scheduler that was down must not make the partner look late.
+    if actor is SWEEP_ACTOR and engagement.hypercare_ends_on is not None:
+        ending.actual_on = engagement.hypercare_ends_on
+    else:
+        ending.actual_on = local_today(actor, now)
     ending.logged_by = actor.name
     ending.logged_by_user = actor.user
     ending.logged_at = now

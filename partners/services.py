@@ -138,14 +138,21 @@ def assign_partner(
         engagement = open_engagement(handoff, actor, partner, lead, now)
         previous = None
     else:
-        engagement = lock_engagement(engagement, actor)
+        # Locked directly: the actor may assign (checked above), which is not
+        # the same as working the engagement (a manager assigns, never logs).
+        engagement = Engagement.objects.select_for_update(of=("self",)).get(
+            pk=engagement.pk
+        )
         if engagement.status == Engagement.Status.HANDED_TO_CS:
             raise ActionRefused("Customer success has this account now.")
         previous = engagement.partner
+        if partner != previous:
+            # Time to kickoff counts from the partner's own assignment; a new
+            # lead alone does not restart it.
+            engagement.assigned_by = actor.person
+            engagement.assigned_at = now
         engagement.partner = partner
         engagement.implementation_lead = lead
-        engagement.assigned_by = actor.person
-        engagement.assigned_at = now
         engagement.save()
 
     tell_vendor(

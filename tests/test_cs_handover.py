@@ -10,6 +10,7 @@ import time_machine
 from django.core import mail
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from bowtie import webhooks
 from bowtie.models import (
@@ -19,10 +20,12 @@ from bowtie.models import (
     WebhookEndpoint,
     WorkingPeriod,
 )
+from handoffs import clocks
 from handoffs.closing import (
     PacketIncomplete,
     accept_implementation_handoff,
     rate_handoff,
+    record_first_check_in,
     reject_implementation_handoff,
     resubmit_implementation_handoff,
 )
@@ -555,3 +558,43 @@ def test_the_packet_is_prefilled_from_what_bowtie_knows(live, frozen):
         "adoption": "Since go-live on 01 Mar 2027: 2 active days, 2 features used "
         "(quotes, approvals).",
     }
+
+
+def test_a_sweep_after_downtime_records_the_planned_end_not_its_own_day(live, frozen):
+    planned = Engagement.objects.get(pk=live.acme_engagement.pk).hypercare_ends_on
+    frozen.move_to(datetime(2027, 3, 20, 9, 0, tzinfo=UTC))
+
+    tasks.sweep_hypercare()
+
+    ending = live.acme_engagement.milestones.get(kind="hypercare_end")
+    assert ending.actual_on == planned
+    assert ending.is_on_time() is True
+
+
+def test_the_completed_implementation_handoff_is_not_escalated_any_more(handed, frozen):
+    implementation = Engagement.objects.get(pk=handed.acme_engagement.pk).handoff
+    assert implementation.state == "completed"
+    unmet = implementation.milestones.filter(met_at__isnull=True)
+    frozen.move_to(datetime(2027, 6, 1, 9, 0, tzinfo=UTC))
+
+    due = clocks.due_milestone_ids(timezone.now(), limit=100)
+
+    assert not set(due) & set(unmet.values_list("pk", flat=True))
+
+
+def test_customer_success_records_its_first_check_in_once(client, handed, frozen):
+    handoff = handed.cs_handoff
+    with pytest.raises(ActionRefused, match="Accept the handoff before"):
+        record_first_check_in(handoff, handed.csm)
+    accept_implementation_handoff(handoff, handed.csm)
+    client.force_login(handed.csm.user)
+
+    page = client.get(reverse("handoff-detail", args=[handoff.pk])).content.decode()
+    client.post(reverse("handoff-check-in", args=[handoff.pk]))
+
+    assert "Record the first check-in with the customer" in page
+    assert handoff.milestones.get(key="first_check_in").met_at == timezone.now()
+    with pytest.raises(ActionRefused, match="recorded already"):
+        record_first_check_in(handoff, handed.csm)
+    with pytest.raises(ActionRefused, match="Only customer success"):
+        record_first_check_in(handoff, handed.head)

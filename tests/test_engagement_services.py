@@ -457,3 +457,25 @@ def test_comments_are_shared_and_empty_ones_refused(world):
         world.acme_engagement.comments.values_list("author_name", "is_from_partner")
     )
     assert thread == [("Pia Acme (Acme Partners)", True), ("Ivy Impl", False)]
+
+
+def test_a_new_lead_alone_keeps_the_assignment_time(world):
+    other_lead = PersonFactory(role="implementation")
+    handoff = world.acme_engagement.handoff
+
+    with time_machine.travel(datetime(2027, 3, 5, 9, 0, tzinfo=UTC), tick=False):
+        again = assign_partner(
+            handoff, world.vendor, world.acme, implementation_lead=other_lead
+        )
+
+    assert again.assigned_at == NOW
+    assert again.implementation_lead == other_lead
+
+
+def test_a_manager_changes_the_partner_of_an_engagement(world):
+    manager = actor_for_person(PersonFactory(role="manager"))
+    handoff = world.acme_engagement.handoff
+
+    again = assign_partner(handoff, manager, world.birch, now=NOW)
+
+    assert again.partner == world.birch
