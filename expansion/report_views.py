@@ -414,7 +414,11 @@ def roi_report_page(request, person, pk):
 @require_POST
 @person_required()
 def renewal_action_done(request, person, pk):
-    action = get_object_or_404(RenewalAction, pk=pk)
+    # Only actions of renewals the person may open: any other id is a 404,
+    # so the answer never names another renewal.
+    action = get_object_or_404(
+        RenewalAction, pk=pk, deal__in=visible_renewals(person).values("pk")
+    )
     try:
         complete_renewal_action(action, person)
     except ActionRefused as refused:

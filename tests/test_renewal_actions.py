@@ -576,3 +576,15 @@ def test_renewal_book_keeps_open_live_renewals_only(world, renewal):
     )
 
     assert list(renewal_book()) == [renewal]
+
+
+def test_an_action_of_a_renewal_one_cannot_open_answers_404(client, renewal):
+    action = RenewalAction.objects.create(
+        deal=renewal, kind=RenewalAction.Kind.OWNER_TASK, due_on=date(2027, 11, 1)
+    )
+    client.force_login(PersonFactory(role="ae").user)
+
+    answer = client.post(reverse("renewal-action-done", args=[action.pk]))
+
+    assert answer.status_code == 404
+    assert RenewalAction.objects.get(pk=action.pk).done_at is None
