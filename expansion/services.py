@@ -801,10 +801,7 @@ def move_expansion_stage(handoff: Handoff, actor: Person, stage, now=None):
     )
     deal = change.deal
     deal.refresh_from_db()
-    if deal.stage.is_closed:
-        handoff.complete()
-        handoff.closed_at = now
-        handoff.save()
+    # change_deal completes the handoff when the deal closes, on every door.
     logger.info(
         "expansion deal %s moved to stage %s by person %s",
         deal.pk,

@@ -38,6 +38,7 @@ from handoffs.closing import (
     save_deal_packet,
 )
 from handoffs.deal_values import parse_values
+from handoffs.models import Handoff
 from handoffs.packets import Missing
 from handoffs.renewals import is_renewal_won, open_next_term
 from handoffs.services import ActionRefused
@@ -218,6 +219,42 @@ def check_state(deal: Deal, values: dict, changes: dict, target_stage: Stage):
             is_conflict=True,
         )
 
+    expansion = find_expansion_handoff(deal)
+    waiting = (Handoff.State.OPEN, Handoff.State.REJECTED)
+    if "stage" in changes and expansion is not None and expansion.state in waiting:
+        refuse_if_any(
+            {
+                "stage": [
+                    "Its owner accepts the expansion handoff first; the stage "
+                    "moves after that."
+                ]
+            },
+            is_conflict=True,
+        )
+
+
+def find_expansion_handoff(deal: Deal) -> Handoff | None:
+    if deal.pk is None:
+        return None
+    return Handoff.objects.filter(deal=deal, kind=Handoff.Kind.CS_TO_SALES).first()
+
+
+def settle_expansion_handoff(deal: Deal, now) -> None:
+    """A closed expansion deal completes its CS -> Sales handoff, whichever
+    door closed it (the expansion page, the API, an import, a CRM)."""
+    if not deal.stage.is_closed:
+        return
+    handoff = (
+        Handoff.objects.select_for_update(of=("self",))
+        .filter(deal=deal, kind=Handoff.Kind.CS_TO_SALES)
+        .first()
+    )
+    if handoff is None or handoff.state != Handoff.State.ACCEPTED:
+        return
+    handoff.complete()
+    handoff.closed_at = now
+    handoff.save()
+
 
 def new_deal(actor: Person | None, errors: dict) -> Deal | None:
     """An unsaved deal in the default new-business pipeline's first open stage."""
@@ -238,11 +275,8 @@ def new_deal(actor: Person | None, errors: dict) -> Deal | None:
 
 def closes_through_gate(deal: Deal, target_stage: Stage) -> bool:
     """New business is won only by the close; a renewal's won stage is a plain
-    move that then opens the next term, and so is an expansion's here."""
-    # FIXME(expansion): the API, imports and CRM webhooks move an expansion
-    # deal's stage without its CS -> Sales handoff, which stays open with its
-    # clocks (only expansion.services.move_expansion_stage checks acceptance
-    # and completes it). Settle the handoff here once a CRM syncs expansions.
+    move that then opens the next term, and so is an expansion's (once its
+    handoff is accepted: see `check_state`)."""
     return (
         target_stage.outcome == Stage.Outcome.WON
         and deal.pipeline.kind == Pipeline.Kind.NEW_BUSINESS
@@ -370,6 +404,8 @@ def change_deal(
     if closes_through_gate(deal, target_stage):
         closed = close_through_gate(deal, actor, now)
         deal = closed.deal
+    if "stage" in changes:
+        settle_expansion_handoff(deal, now)
     next_renewal = None
     if "stage" in changes and is_renewal_won(deal):
         next_renewal = open_next_term_or_refuse(deal, now)

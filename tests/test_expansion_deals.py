@@ -37,7 +37,7 @@ from expansion.services import (
     send_expansion_again,
     send_expansion_back,
 )
-from handoffs.deal_changes import DealChangeRefused
+from handoffs.deal_changes import DealChangeRefused, change_deal
 from handoffs.models import Handoff
 from partners.models import HealthScore
 from tests.factories import AccountFactory, ContactFactory, PersonFactory, TeamFactory
@@ -571,3 +571,22 @@ def test_the_csm_converts_from_the_account_page(client, world, frozen):
     handoff = Handoff.objects.get(deal=deal)
     assert done.url == f"/expansions/{handoff.pk}/"
     assert (deal.pipeline.name, deal.owner) == ("Cross-sell (warm)", world.am)
+
+
+def test_other_doors_move_the_deal_only_once_accepted_and_complete_it(handed, frozen):
+    deal = handed.handoff.deal
+    upsell = Pipeline.objects.get(expansion_type="upsell")
+    won = upsell.stages.get(name="Won")
+    with pytest.raises(DealChangeRefused) as refused:
+        change_deal(deal, {"stage": won.pk}, source="api", now=NOW)
+    accept_expansion(handed.handoff, handed.am, now=NOW)
+
+    change_deal(deal, {"stage": won.pk}, source="api", now=NOW)
+
+    assert refused.value.errors == {
+        "stage": [
+            "Its owner accepts the expansion handoff first; the stage moves after that."
+        ]
+    }
+    handoff = Handoff.objects.get(pk=handed.handoff.pk)
+    assert (handoff.state, handoff.closed_at) == ("completed", NOW)
