@@ -94,15 +94,6 @@ def in_base(
     return Money(to_base(value.amount, rate), base_currency())
 
 
-def in_euros(value: Money | None) -> Money | None:
-    """Convert at today's rate; kept for callers written before dated rates.
-
-    New code calls `in_base`, or `annual_value_in_base` for a deal. Remove this
-    once nothing imports it.
-    """
-    return in_base(value)
-
-
 # TODO(exchange): a deal created without a rate for its currency stays without
 # one (listed on /settings/ownership/) until its currency changes; that is
 # honest while such deals are rare. When RevOps asks to settle them, add a

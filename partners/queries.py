@@ -46,8 +46,9 @@ def can_work_engagement(actor: Actor, engagement: Engagement) -> bool:
     person = actor.person
     if person is None:
         return False
-    return person.role in IMPLEMENTATION_ROLES or person.pk in (
-        engagement.implementation_lead_id,
+    return (
+        person.role in IMPLEMENTATION_ROLES
+        or person.pk == engagement.implementation_lead_id
     )
 
 

@@ -31,7 +31,11 @@ from partners.models import (
     Partner,
     ReadinessCondition,
 )
-from partners.queries import can_assign_partners, can_work_engagement
+from partners.queries import (
+    can_assign_partners,
+    can_work_engagement,
+    visible_engagements,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -397,8 +401,6 @@ def add_comment(
     if not actor.is_partner:
         # Anyone of the vendor who may see it may talk on it; only the
         # implementation side logs its milestones.
-        from partners.queries import visible_engagements
-
         if not visible_engagements(actor).filter(pk=engagement.pk).exists():
             raise ActionRefused("You cannot see this engagement.")
         engagement = Engagement.objects.select_related("deal").get(pk=engagement.pk)

@@ -52,7 +52,6 @@ from partners.models import Engagement, ImplementationMilestone, PartnerMember
 from partners.queries import visible_engagements
 from partners.services import (
     FieldsRefused,
-    ReadinessIncomplete,
     add_comment,
     local_today,
     log_milestone,
@@ -293,9 +292,8 @@ def milestone_log(request, member, pk, kind):
             raise Http404 from None
         except FieldsRefused as refused:
             show_refusal(form, refused)
-        except ReadinessIncomplete as refused:
-            form.add_error(None, str(refused))
         except ActionRefused as refused:
+            # ReadinessIncomplete among them: its message names the conditions.
             form.add_error(None, str(refused))
         else:
             messages.success(request, f"{milestone.get_kind_display()} logged.")
