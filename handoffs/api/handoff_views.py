@@ -66,8 +66,9 @@ NEEDS_A_PERSON = (
 )
 ONLY_RECEIVERS = "Only the receiving team works this handoff."
 # TODO(api): the sales -> implementation and implementation -> CS kinds have
-# these services; a lead's handoff is worked on the lead. Send the expansion
-# kind to its own once the expansion app brings them.
+# these services; a lead's handoff is worked on the lead. The CS -> Sales kind
+# is worked on its expansion page (expansion.services accept_expansion and
+# the rest); route it to those when a CRM works expansion handoffs over the API.
 OTHER_KIND = (
     "Only handoffs to implementation and to customer success take these "
     "actions; a lead's handoff is worked on the lead."
