@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from bowtie import governance_views, views
+from bowtie import dashboard_views, governance_views, measurement, views
+
+HANDOFF_PATTERN = "|".join(key for key, _ in measurement.Handoff.choices)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -25,6 +27,23 @@ urlpatterns = [
         governance_views.ownership_settings,
         name="ownership-settings",
     ),
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    re_path(
+        rf"^dashboard/(?P<handoff>{HANDOFF_PATTERN})/$",
+        dashboard_views.dashboard,
+        name="dashboard-handoff",
+    ),
+    path(
+        "dashboard/metrics/<slug:key>/",
+        dashboard_views.metric_records,
+        name="metric-records",
+    ),
+    path(
+        "dashboard/definitions/",
+        dashboard_views.metric_definitions,
+        name="metric-definitions",
+    ),
+    path("settings/targets/", dashboard_views.metric_targets, name="metric-targets"),
     path("status.json", views.status_json, name="status-json"),
     path("admin/", admin.site.urls),
     # The apps bring their own routes; the core names them only by module path.

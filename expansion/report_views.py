@@ -28,6 +28,15 @@ from django.views.decorators.http import require_POST
 from pygal.style import Style
 
 from bowtie.access import person_required
+from bowtie.charts import (
+    ALERT_COLOUR,
+    CHART_WIDTH,
+    MEDIAN_COLOUR,
+    P90_COLOUR,
+    RATE_COLOUR,
+    STYLE,
+)
+from bowtie.charts import render as render_chart
 from bowtie.models import Deal, Person, Pipeline
 from expansion import reports
 from expansion.models import RenewalAction
@@ -38,17 +47,7 @@ from expansion.renewal_actions import (
     renewal_book,
     roi_report_pdf,
 )
-from handoffs.charts import (
-    ALERT_COLOUR,
-    CHART_WIDTH,
-    MEDIAN_COLOUR,
-    P90_COLOUR,
-    RATE_COLOUR,
-    STYLE,
-    axis_ticks,
-    chart_height,
-)
-from handoffs.charts import render as render_chart
+from handoffs.charts import axis_ticks, chart_height
 from handoffs.queries import MANAGING_ROLES, visible_deals
 from handoffs.services import ActionRefused
 from handoffs.views import csv_number

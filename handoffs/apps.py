@@ -7,4 +7,9 @@ class HandoffsConfig(AppConfig):
 
     def ready(self):
         # Connects the clocks to calendar changes made in the core domain.
-        from handoffs import clocks  # noqa: F401
+        from handoffs import (
+            clocks,  # noqa: F401
+            lead_measures,
+        )
+
+        lead_measures.register()

@@ -1,64 +1,29 @@
-"""Charts for the dashboards, drawn on the server as inline SVG.
+"""Charts of the handoff pages: response times, rates and counts by group.
 
-pygal needs no JavaScript in the page and nothing from another site. Bars are
-horizontal so that group names stay whole, and each bar is labelled with its
-value in the words the tables use. The page gives each chart its heading, so
-the SVG carries none.
+Bars are horizontal so that group names stay whole, and each bar is labelled
+with its value in the words the tables use. The style and the rendering are
+the core's (`bowtie.charts`), so every chart of the portal looks the same.
 """
 
-import re
-
 import pygal
-from django.utils.safestring import mark_safe
-from pygal.style import Style
 
+from bowtie.charts import (
+    ALERT_COLOUR,
+    CHART_PADDING,
+    CHART_WIDTH,
+    MEDIAN_COLOUR,
+    RATE_COLOUR,
+    ROW_HEIGHT,
+    STYLE,
+    render,
+)
 from bowtie.templatetags.bowtie_format import format_duration
 
-MEDIAN_COLOUR = "#3b6fd4"
-P90_COLOUR = "#e0863a"
-RATE_COLOUR = "#3f9d6b"
-ALERT_COLOUR = "#c2423f"
+__all__ = ["ALERT_COLOUR", "CHART_WIDTH", "STYLE", "render", "UNWORKED_ALERT_RATE"]
 
 # Leading indicator: more than this share of leads unworked raises the alarm
 # (DESIGN.md §7).
 UNWORKED_ALERT_RATE = 0.10
-
-STYLE = Style(
-    background="transparent",
-    plot_background="transparent",
-    foreground="#1f2933",
-    foreground_strong="#1f2933",
-    foreground_subtle="#d9e2ec",
-    colors=(MEDIAN_COLOUR, P90_COLOUR, RATE_COLOUR, ALERT_COLOUR),
-    font_family="system-ui, sans-serif",
-    guide_stroke_color="#d9e2ec",
-    major_guide_stroke_color="#d9e2ec",
-    guide_stroke_dasharray="0",
-    major_guide_stroke_dasharray="0",
-    opacity=".85",
-    opacity_hover=".95",
-    label_font_size=13,
-    major_label_font_size=13,
-    legend_font_size=13,
-    value_font_size=12,
-    tooltip_font_size=13,
-    no_data_font_size=15,
-)
-
-# Drawn at about the width they get on the page, so text keeps its size.
-CHART_WIDTH = 560
-ROW_HEIGHT = 52
-CHART_PADDING = 90
-
-
-# pygal writes its configuration into a <script> even when told to load no
-# JavaScript; the charts need none of it.
-SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL)
-
-
-def render(chart) -> str:
-    svg = chart.render(is_unicode=True, disable_xml_declaration=True)
-    return mark_safe(SCRIPT.sub("", svg))
 
 
 def chart_height(row_count: int) -> int:

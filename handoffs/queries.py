@@ -2,12 +2,14 @@
 
 from django.db.models import OuterRef, Q, Subquery
 
-from bowtie.models import Person, Team
+from bowtie.models import Person
+from bowtie.visibility import (  # noqa: F401  (read from here by the apps)
+    ALL_TEAMS_ROLES,
+    MANAGING_ROLES,
+    dashboard_teams,
+    managed_teams,
+)
 from handoffs.models import Handoff, Lead, Milestone
-
-MANAGING_ROLES = (Person.Role.MANAGER, Person.Role.REVOPS_ADMIN)
-# Roles whose reports cover the whole company, leads without a team included.
-ALL_TEAMS_ROLES = (Person.Role.REVOPS_ADMIN, Person.Role.MARKETING_OPS)
 
 
 def first_response_due_subquery():
@@ -34,19 +36,6 @@ def leads_with_due(queryset=None):
     )
 
 
-def managed_teams(person: Person):
-    """Teams a manager heads, their sub-teams and their own; RevOps sees all."""
-    if person.role == Person.Role.REVOPS_ADMIN:
-        return Team.objects.all()
-    headed = Team.objects.filter(head=person)
-    return Team.objects.filter(
-        pk__in=headed.values("pk").union(
-            Team.objects.filter(parent__in=headed).values("pk"),
-            Team.objects.filter(pk=person.team_id).values("pk"),
-        )
-    )
-
-
 def managed_leads_filter(person: Person, prefix: str = "") -> Q:
     """Leads of the teams a person manages; RevOps also owns the team-less ones.
 
@@ -70,15 +59,6 @@ def visible_leads(person: Person):
         # those who take leads work the team's queue.
         return own
     return own | Lead.objects.filter(owner__isnull=True, team=person.team_id)
-
-
-def dashboard_teams(person: Person):
-    """Teams whose figures a person may see: all, the managed ones, or their own."""
-    if person.role in ALL_TEAMS_ROLES:
-        return Team.objects.all()
-    if person.role == Person.Role.MANAGER:
-        return managed_teams(person)
-    return Team.objects.filter(pk=person.team_id)
 
 
 def visible_deals(person: Person):

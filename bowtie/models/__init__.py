@@ -3,6 +3,7 @@ from bowtie.models.deals import Deal, Pipeline, Product, Stage, product_lookup_k
 from bowtie.models.governance import ExchangeRate, OwnershipBand, OwnershipPolicy
 from bowtie.models.idempotency import IdempotencyKey
 from bowtie.models.inbound_crm import InboundCrmDelivery, InboundCrmEndpoint
+from bowtie.models.measurement import MetricTarget
 from bowtie.models.notifications import (
     Delivery,
     Notification,
@@ -28,6 +29,7 @@ from bowtie.models.webhooks import (
 )
 
 __all__ = [
+    "MetricTarget",
     "Account",
     "AccountDomain",
     "ApiToken",

@@ -1,0 +1,234 @@
+"""The dashboard's foundation: percentiles, scopes, targets and the pages.
+
+The MQL → SQL metric stands in for every registered metric here; each app's
+own metrics have their exact values asserted in their own test files.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from bowtie import measurement
+from bowtie.aggregates import DaysBetween, Median, Percentile, SecondsBetween
+from bowtie.dashboard_forms import ScopeForm
+from bowtie.measurement import Scope, Target
+from bowtie.models import Deal, MetricTarget, Person
+from bowtie.targets import TargetRefused, set_target, targets_for
+from handoffs.models import Lead
+from tests.deal_fixtures import build_open_deal
+from tests.factories import LeadFactory, PersonFactory, TeamFactory
+
+NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def leads_with_scores(db):
+    # Scores 10, 20, ... 100 on ten leads received a minute apart.
+    team = TeamFactory(name="Inbound")
+    return [
+        LeadFactory(
+            team=team,
+            score=10 * number,
+            received_at=NOW - timedelta(days=3, minutes=number),
+            first_response_at=NOW
+            - timedelta(days=3, minutes=number)
+            + timedelta(seconds=30 * number),
+        )
+        for number in range(1, 11)
+    ]
+
+
+def test_percentiles_match_nearest_rank_and_the_interpolated_median(
+    leads_with_scores,
+):
+    figures = Lead.objects.aggregate(
+        p90=Percentile("score", 0.9),
+        p50=Percentile("score", 0.5),
+        median=Median("score"),
+        lowest=Percentile("score", 0),
+    )
+
+    assert figures == {"p90": 90, "p50": 50, "median": 55, "lowest": 10}
+
+
+def test_seconds_between_two_moments_is_exact(leads_with_scores):
+    seconds = sorted(
+        Lead.objects.annotate(
+            waited=SecondsBetween("first_response_at", "received_at")
+        ).values_list("waited", flat=True)
+    )
+
+    assert [round(value, 3) for value in seconds] == [30.0 * n for n in range(1, 11)]
+
+
+def test_days_between_two_days_is_whole(db):
+    deal = build_open_deal().deal
+    Deal.objects.filter(pk=deal.pk).update(
+        engaged_on=date(2026, 1, 30), closed_on=date(2026, 3, 2)
+    )
+
+    days = Deal.objects.annotate(
+        days=DaysBetween("closed_on", "engaged_on")
+    ).values_list("days", flat=True)
+
+    assert list(days) == [31.0]
+
+
+def test_scope_weeks_are_the_mondays_the_period_touches():
+    scope = Scope(date(2026, 3, 4), date(2026, 3, 17))
+
+    assert scope.weeks() == [date(2026, 3, 2), date(2026, 3, 9), date(2026, 3, 16)]
+    assert scope.day_count == 14
+    assert scope.before() == Scope(date(2026, 2, 18), date(2026, 3, 3))
+    assert scope.since == datetime(2026, 3, 4, tzinfo=UTC)
+    assert scope.until == datetime(2026, 3, 18, tzinfo=UTC)
+
+
+def test_target_holds_between_its_bounds_inclusive():
+    target = Target(Decimal(25), Decimal(35))
+
+    assert [target.holds(value) for value in (24.9, 25, 35, 35.1, None)] == [
+        False,
+        True,
+        True,
+        False,
+        None,
+    ]
+    assert target.describe(measurement.Unit.PERCENT) == "25-35 %"
+    assert Target(maximum=Decimal(5)).describe("minutes") == "at most 5 min"
+
+
+def test_set_target_is_kept_and_read_back(db):
+    admin = PersonFactory(role=Person.Role.REVOPS_ADMIN)
+
+    set_target("mql_to_sql_conversion", "20", "40.5", admin, NOW)
+
+    metric = measurement.metric("mql_to_sql_conversion")
+    assert targets_for([metric]) == {
+        "mql_to_sql_conversion": Target(Decimal(20), Decimal("40.5"))
+    }
+    assert MetricTarget.objects.get().history.count() == 1
+
+
+def test_set_target_refuses_bad_bounds_naming_the_field(db):
+    with pytest.raises(TargetRefused) as refused:
+        set_target("mql_to_sql_conversion", "forty", "10", None, NOW)
+    assert refused.value.errors == {"minimum": "'forty' is not a number."}
+
+    with pytest.raises(TargetRefused) as refused:
+        set_target("mql_to_sql_conversion", "40", "10", None, NOW)
+    assert refused.value.errors == {"maximum": "The most must not be below the least."}
+
+    with pytest.raises(TargetRefused) as refused:
+        set_target("no_such_metric", "1", "", None, NOW)
+    assert refused.value.errors == {"metric": "No metric is called 'no_such_metric'."}
+    assert not MetricTarget.objects.exists()
+
+
+def test_empty_bounds_bring_back_the_default(db):
+    set_target("mql_to_sql_conversion", "20", "", None, NOW)
+
+    set_target("mql_to_sql_conversion", "", "", None, NOW)
+
+    metric = measurement.metric("mql_to_sql_conversion")
+    assert targets_for([metric])[metric.key] == metric.target
+
+
+def test_scope_form_refuses_half_a_period_and_a_backwards_one(db):
+    person = PersonFactory(role=Person.Role.REVOPS_ADMIN)
+
+    half = ScopeForm(
+        {"starts_on": "2026-03-01"}, person=person, today=date(2026, 3, 20)
+    )
+    backwards = ScopeForm(
+        {"starts_on": "2026-03-10", "ends_on": "2026-03-01"},
+        person=person,
+        today=date(2026, 3, 20),
+    )
+
+    assert half.errors == {"ends_on": ["Give both days of a period, or neither."]}
+    assert backwards.errors == {
+        "ends_on": ["The period must not end before it starts."]
+    }
+    assert half.scope() == Scope(date(2025, 12, 20), date(2026, 3, 20))
+
+
+def test_a_manager_sees_only_the_teams_they_manage(db):
+    mine, other = TeamFactory(name="Mine"), TeamFactory(name="Other")
+    manager = PersonFactory(role=Person.Role.MANAGER, team=mine)
+
+    form = ScopeForm({}, person=manager, today=date(2026, 3, 20))
+
+    assert form.scope().team_ids == frozenset({mine.pk})
+    assert other not in form.fields["team"].queryset
+
+
+def sign_in(client, person):
+    client.force_login(person.user)
+
+
+def test_dashboard_shows_each_handoff_with_charts_and_targets(client, db):
+    admin = PersonFactory(role=Person.Role.REVOPS_ADMIN)
+    sign_in(client, admin)
+
+    response = client.get(reverse("dashboard"))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.count("<svg") >= 1
+    assert "MQL → SQL conversion" in page
+    assert "Target 25-35 %" in page
+    for _, label in measurement.Handoff.choices:
+        assert label in page
+
+
+def test_dashboard_refuses_a_bad_filter_with_the_field_named(client, db):
+    sign_in(client, PersonFactory(role=Person.Role.REVOPS_ADMIN))
+
+    response = client.get(reverse("dashboard"), {"segment": "giant"}, follow=True)
+
+    assert response.status_code == 200
+    assert "Segment: Select a valid choice. giant is not one of the available" in (
+        response.content.decode()
+    )
+
+
+def test_dashboard_csv_has_a_row_per_metric(client, db):
+    sign_in(client, PersonFactory(role=Person.Role.REVOPS_ADMIN))
+
+    response = client.get(reverse("dashboard"), {"format": "csv"})
+
+    lines = response.content.decode().splitlines()
+    assert lines[0].startswith("handoff,metric,key,value,unit,records")
+    assert len(lines) == 1 + len(measurement.metrics())
+
+
+def test_targets_page_saves_for_revops_and_shows_errors_in_place(client, db):
+    sign_in(client, PersonFactory(role=Person.Role.REVOPS_ADMIN))
+
+    saved = client.post(
+        reverse("metric-targets"),
+        {"mql_to_sql_conversion-minimum": "22", "mql_to_sql_conversion-maximum": "35"},
+    )
+    refused = client.post(
+        reverse("metric-targets"),
+        {"mql_to_sql_conversion-minimum": "x", "mql_to_sql_conversion-maximum": "35"},
+    )
+
+    assert saved.status_code == 302
+    assert MetricTarget.objects.get().minimum == Decimal(22)
+    assert "&#x27;x&#x27; is not a number." in refused.content.decode()
+    assert MetricTarget.objects.get().minimum == Decimal(22)
+
+
+def test_only_revops_changes_targets(client, db):
+    sign_in(client, PersonFactory(role=Person.Role.MANAGER))
+
+    client.post(
+        reverse("metric-targets"),
+        {"mql_to_sql_conversion-minimum": "1", "mql_to_sql_conversion-maximum": "2"},
+    )
+
+    assert not MetricTarget.objects.exists()
