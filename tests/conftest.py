@@ -87,6 +87,7 @@ def _default_configuration(request):
     expansion_handoff = importlib.import_module(
         "handoffs.migrations.0025_cs_to_sales_defaults"
     )
+    indicators = importlib.import_module("bowtie.migrations.0025_default_indicators")
     defaults.create_defaults(apps, None)
     ladders.create_ladders(apps, None)
     business_time.count_business_time(apps, None)
@@ -100,6 +101,7 @@ def _default_configuration(request):
     signal_rules.create_rules(apps, None)
     subscription_rules.create_rules(apps, None)
     expansion_handoff.create_defaults(apps, None)
+    indicators.add_default_indicators(apps, None)
 
 
 @pytest.fixture

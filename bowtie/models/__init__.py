@@ -1,3 +1,4 @@
+from bowtie.models.alerts import Alert, Indicator
 from bowtie.models.customers import Account, AccountDomain, Contact
 from bowtie.models.deals import Deal, Pipeline, Product, Stage, product_lookup_key
 from bowtie.models.governance import ExchangeRate, OwnershipBand, OwnershipPolicy
@@ -29,6 +30,8 @@ from bowtie.models.webhooks import (
 )
 
 __all__ = [
+    "Alert",
+    "Indicator",
     "MetricTarget",
     "Account",
     "AccountDomain",

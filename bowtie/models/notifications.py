@@ -18,6 +18,7 @@ class Topic(models.TextChoices):
     REASSIGNMENT = "reassignment", "Work reassigned to me or away from me"
     ESCALATION = "escalation", "Escalations to me as head of a team"
     REPORT = "report", "Weekly reports"
+    ALERT = "alert", "Leading-indicator alerts and their resolution"
     SYSTEM = "system", "The portal's own health"
 
 
