@@ -34,6 +34,7 @@ test: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python manage.py bench $(BENCH_ARGS)
 	$(BIN)/python manage.py bench_sweeper $(SWEEPER_BENCH_ARGS)
+	$(BIN)/python manage.py bench_dashboard $(DASHBOARD_BENCH_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

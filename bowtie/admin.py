@@ -220,7 +220,7 @@ class AccountAdmin(SimpleHistoryAdmin):
 @admin.register(Contact)
 class ContactAdmin(SimpleHistoryAdmin):
     list_display = ["email", "first_name", "last_name", "account", "job_title"]
-    search_fields = ["email", "first_name", "last_name"]
+    search_fields = ["email", "first_name", "last_name", "external_id"]
     autocomplete_fields = ["account"]
 
 
@@ -347,12 +347,14 @@ class InboundCrmDeliveryAdmin(admin.ModelAdmin):
         "event_type",
         "outcome",
         "deal",
+        "account",
+        "contact",
         "received_at",
         "attempt_count",
     ]
     list_filter = ["endpoint", "outcome", "event_type"]
     search_fields = ["delivery_id", "deal__name", "deal__external_id"]
-    list_select_related = ["endpoint", "deal"]
+    list_select_related = ["endpoint", "deal", "account", "contact"]
 
     def get_readonly_fields(self, request, obj=None):
         # A record of what was received: nobody edits it.
@@ -363,5 +365,5 @@ class InboundCrmDeliveryAdmin(admin.ModelAdmin):
 
 
 # Registered after django-money's exchange admin, which the rates page
-# replaces; the webhooks' pages are in a module of their own.
-from bowtie import admin_rates, admin_webhooks  # noqa: E402, F401
+# replaces; the webhooks' and the alerts' pages are in modules of their own.
+from bowtie import admin_alerts, admin_rates, admin_webhooks  # noqa: E402, F401

@@ -26,7 +26,7 @@ class WebhookEndpointForm(forms.ModelForm):
 
     class Meta:
         model = WebhookEndpoint
-        fields = ["name", "url", "event_types", "is_active"]
+        fields = ["name", "url", "event_types", "crm_source", "is_active"]
 
 
 @admin.register(WebhookEndpoint)

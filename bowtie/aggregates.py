@@ -9,7 +9,17 @@ each connection, so the tests that run there compute the same numbers.
 import math
 
 from django.db.backends.signals import connection_created
-from django.db.models import Aggregate, FloatField, Func
+from django.db.models import (
+    Aggregate,
+    Case,
+    DecimalField,
+    FloatField,
+    Func,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Floor, Mod
+from django.db.models.lookups import Exact, GreaterThan, LessThan
 from django.dispatch import receiver
 
 
@@ -108,6 +118,52 @@ class DaysBetween(Func):
             arg_joiner=") - julianday(",
             **extra_context,
         )
+
+
+class Decimals(Func):
+    """A number that divides with its fractions on both databases.
+
+    PostgreSQL's numeric divides exactly as it is. SQLite keeps whole amounts
+    as integers and divides those as integers (7 / 2 is 3), so there the
+    number becomes a REAL first. Labelled a float for the same reason: Django
+    casts SQLite arithmetic on decimals back to NUMERIC, which makes whole
+    REALs integers again; on PostgreSQL the label changes no SQL.
+    """
+
+    arity = 1
+    template = "(%(expressions)s)"
+    output_field = FloatField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template="CAST(%(expressions)s AS REAL)"
+        )
+
+
+def round_half_even(expression, places: int = 2):
+    """`expression` rounded to `places` decimals, a half to the even digit.
+
+    Returned as a decimal of `places` places.
+
+    As Python rounds a Decimal (`round(value, 2)`), so a sum in SQL of values
+    rounded there equals the same sum of values rounded in Python; SQL's
+    ROUND takes a half away from zero. SQLite computes in binary floats, whose
+    halves are not always exact: only tests read it.
+    """
+    scale = Value(10**places)
+    scaled = Decimals(expression) * scale
+    whole = Floor(scaled)
+    rest = scaled - whole
+    nearest = Case(
+        When(GreaterThan(rest, Value(0.5)), then=whole + Value(1)),
+        When(LessThan(rest, Value(0.5)), then=whole),
+        When(Exact(Mod(whole, Value(2)), Value(0)), then=whole),
+        default=whole + Value(1),
+    )
+    return Cast(
+        Decimals(nearest) / scale,
+        DecimalField(max_digits=30, decimal_places=places),
+    )
 
 
 class SqlitePercentile:

@@ -326,7 +326,32 @@ def calendar_for(person=None, team=None, *, with_away=False) -> BusinessCalendar
         owners |= Q(person=person)
     if team is not None:
         owners |= Q(team=team)
-    periods = list(WorkingPeriod.objects.filter(owners))
+    away = ()
+    if with_away and person is not None:
+        away = OutOfOffice.objects.filter(person=person).values_list(
+            "starts_at", "ends_at"
+        )
+    # Querysets: the days off and the time away are read only for a calendar
+    # with working hours.
+    return build_calendar(
+        person,
+        team,
+        periods=WorkingPeriod.objects.filter(owners),
+        days_off=CompanyDayOff.objects.filter(Q(team=None) | Q(team=team)),
+        away=away,
+    )
+
+
+def build_calendar(person, team, *, periods, days_off, away=()) -> BusinessCalendar:
+    """The calendar of `calendar_for`, from rows the caller has read.
+
+    `periods` are the working periods of the person and the team, `days_off`
+    the company's and the team's days off, `away` (start, end) pairs; each
+    is iterated only when needed. A data migration passes the rows of its
+    own historical models here, so its business time is counted by the same
+    rules as the clocks'.
+    """
+    periods = list(periods)
     own = [period for period in periods if period.person_id is not None]
     if own:
         zone, chosen, source = person.time_zone, own, f"{person}'s own hours"
@@ -346,14 +371,6 @@ def calendar_for(person=None, team=None, *, with_away=False) -> BusinessCalendar
         country, region = team.country, team.holiday_region
     else:
         country, region = "", ""
-    days_off = CompanyDayOff.objects.filter(Q(team=None) | Q(team=team))
-    away = ()
-    if with_away and person is not None:
-        away = tuple(
-            OutOfOffice.objects.filter(person=person).values_list(
-                "starts_at", "ends_at"
-            )
-        )
     return BusinessCalendar(
         zone=ZoneInfo(zone),
         weekly_hours=weekly_hours,
@@ -362,7 +379,7 @@ def calendar_for(person=None, team=None, *, with_away=False) -> BusinessCalendar
             region=region,
             company_days={day.on: day.name for day in days_off},
         ),
-        away=away,
+        away=tuple(away),
         source=source,
     )
 

@@ -130,3 +130,33 @@ def group_chart(points, *, unit_suffix: str, target, higher_is_better=True) -> s
         "value", point_values(shown, higher_is_better=higher_is_better, target=target)
     )
     return render(chart)
+
+
+# Pixels of the tallest bar of a chart drawn for e-mail.
+MAIL_BAR_HEIGHT = 80
+
+
+def mail_bars(points, *, unit_suffix: str, target) -> list[dict]:
+    """A bar per point for an e-mail, off-target ones in the alert colour.
+
+    Mail clients drop SVG and scripts but keep table cells with inline
+    styles, so a chart in an e-mail is a row of cells whose heights are in
+    pixels here. A point without a value gets no bar.
+    """
+    tallest = max((abs(p.value) for p in points if p.value is not None), default=0)
+    bars = []
+    for point in points:
+        if point.value is None:
+            bars.append({"label": point.label, "text": "–", "height": 0})
+            continue
+        off = target.holds(point.value) is False
+        height = round(MAIL_BAR_HEIGHT * abs(point.value) / tallest) if tallest else 0
+        bars.append(
+            {
+                "label": point.label,
+                "text": f"{round(point.value, 1):g}{unit_suffix}",
+                "height": max(height, 1),
+                "colour": ALERT_COLOUR if off else RATE_COLOUR,
+            }
+        )
+    return bars

@@ -28,10 +28,13 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models.lookups import Exact
 from django.utils import timezone
 from djmoney.money import Money
 from moneyed import CURRENCIES
 
+from bowtie.aggregates import Decimals, round_half_even
 from bowtie.models import ExchangeRate, Person
 
 logger = logging.getLogger(__name__)
@@ -148,6 +151,24 @@ def annual_value_in_base(deal) -> Decimal | None:
         return None
     months = deal.term_months or 12
     return to_base(deal.amount.amount * 12 / months, rate)
+
+
+def annual_value_in_base_sql(deal: str = ""):
+    """`annual_value_in_base` as an SQL expression, to sum over many deals.
+
+    `deal` is the path to the deal from the rows queried ("" for deals
+    themselves, "renews" for the deal a renewal renews). NULL where the
+    Python answers None; the same cents otherwise, rounded the same way.
+    """
+    prefix = f"{deal}__" if deal else ""
+    term_months = F(f"{prefix}term_months")
+    months = Case(
+        When(Exact(term_months, 0), then=Value(12)),
+        default=term_months,
+        output_field=IntegerField(),
+    )
+    yearly = Decimals(F(f"{prefix}amount")) * Value(12) / months
+    return round_half_even(yearly / Decimals(F(f"{prefix}base_rate")), 2)
 
 
 def find_rate_problems(

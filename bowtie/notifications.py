@@ -10,6 +10,7 @@ workers never send the same one.
 import logging
 import smtplib
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -59,32 +60,40 @@ def notify(
     now,
     *,
     topic: str,
+    preferences: dict[tuple[int, str], NotificationPreference] | None = None,
 ) -> Notification:
     """Record a notification for one event; a repeated event changes nothing.
 
     In-app always; e-mail and the webhook as the person's preferences for the
     topic allow. Returns the new notification, or the one the event had.
+    `preferences` as for `notify_many`.
     """
     notice = Notice(person, event_key, topic, subject, body, url)
-    inserted = notify_many([notice], now)
+    inserted = notify_many([notice], now, preferences)
     if inserted:
         return inserted[0]
     return Notification.objects.get(recipient=person, event_key=event_key)
 
 
-def notify_many(notices: list[Notice], now) -> list[Notification]:
+def notify_many(
+    notices: list[Notice],
+    now,
+    preferences: dict[tuple[int, str], NotificationPreference] | None = None,
+) -> list[Notification]:
     """Record many notifications in a few statements, whatever their number.
 
     The same rules as `notify`; returns only the notifications that are new.
     A sweep that breaches a hundred clocks writes them in four statements and
     publishes their deliveries after commit over one broker connection.
+    `preferences` by (person id, topic) are those of every recipient, when the
+    caller has them already (intake keeps its reps'); otherwise read here.
     """
     if len(notices) > NOTICES_PER_STATEMENT:
         return [
             notification
             for start in range(0, len(notices), NOTICES_PER_STATEMENT)
             for notification in notify_many(
-                notices[start : start + NOTICES_PER_STATEMENT], now
+                notices[start : start + NOTICES_PER_STATEMENT], now, preferences
             )
         ]
     if not notices:
@@ -104,7 +113,8 @@ def notify_many(notices: list[Notice], now) -> list[Notification]:
         ]
     )
 
-    preferences = preferences_of(notifications)
+    if preferences is None:
+        preferences = preferences_of(notifications)
     deliveries = Delivery.objects.bulk_create(
         Delivery(notification=notification, channel=channel)
         for notification in notifications
@@ -256,7 +266,8 @@ def claim_delivery(delivery_id: int, now) -> Delivery | None:
             f"AND (claimed_until IS NULL OR claimed_until < %s) "
             f"RETURNING notification_id, channel, attempt_count, "
             f"{of_notification('subject')}, {of_notification('body')}, "
-            f"{of_notification('url')}, {of_notification('recipient_id')}, "
+            f"{of_notification('url')}, {of_notification('event_key')}, "
+            f"{of_notification('recipient_id')}, "
             f"{of_recipient('email')}, {of_recipient('slack_webhook_url')}",
             [
                 claimed_until.get_db_prep_value(now + CLAIM_LEASE, connection),
@@ -269,8 +280,8 @@ def claim_delivery(delivery_id: int, now) -> Delivery | None:
     if row is None:
         return None
 
-    notification_id, channel, attempt_count, subject, body, url, *recipient = row
-    recipient_id, email, slack_webhook_url = recipient
+    notification_id, channel, attempt_count, subject, body, url, event_key = row[:7]
+    recipient_id, email, slack_webhook_url = row[7:]
     return Delivery(
         pk=delivery_id,
         channel=channel,
@@ -280,6 +291,7 @@ def claim_delivery(delivery_id: int, now) -> Delivery | None:
             subject=subject,
             body=body,
             url=url,
+            event_key=event_key,
             recipient=Person(
                 pk=recipient_id, email=email, slack_webhook_url=slack_webhook_url
             ),
@@ -309,6 +321,24 @@ def deliver_one(delivery_id: int, now=None) -> str:
     return "sent"
 
 
+# E-mails that carry more than their text (a chart, a table) get an HTML
+# alternative, drawn at send time from the record their event key names.
+HtmlRenderer = Callable[[Notification], str | None]
+HTML_RENDERERS: dict[str, HtmlRenderer] = {}
+
+
+def register_html(event_key_prefix: str, renderer: HtmlRenderer) -> None:
+    """Draw the HTML of e-mails whose event key starts with the prefix."""
+    HTML_RENDERERS[event_key_prefix] = renderer
+
+
+def html_of(notification: Notification) -> str | None:
+    for prefix, renderer in HTML_RENDERERS.items():
+        if notification.event_key.startswith(prefix):
+            return renderer(notification)
+    return None
+
+
 def send_through_channel(delivery: Delivery) -> None:
     notification = delivery.notification
     link = settings.BOWTIE_BASE_URL + notification.url if notification.url else ""
@@ -318,6 +348,7 @@ def send_through_channel(delivery: Delivery) -> None:
             message=f"{notification.body}\n\n{link}".strip(),
             from_email=None,
             recipient_list=[notification.recipient.email],
+            html_message=html_of(notification),
         )
         return
     response = httpx.post(

@@ -113,6 +113,7 @@ CONTACT_FIELDS = (
     "job_title",
     "phone",
     "country",
+    "external_id",
 )
 
 

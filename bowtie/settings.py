@@ -269,10 +269,24 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(hours=1),
         "options": {"expires": 3000},
     },
+    # The SLA reports' rhythm: hourly, each team's review of a week sent once,
+    # and a review missed while the scheduler was down sent at its next run.
+    "weekly-operating-reviews": {
+        "task": "handoffs.tasks.send_weekly_operating_reviews",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
     "watch-heartbeats": {
         "task": "bowtie.tasks.watch_heartbeats",
         "schedule": timedelta(minutes=1),
         "options": {"expires": 50},
+    },
+    # Indicators read windows of whole days, so hourly is soon enough. An
+    # open alert is not opened twice, and its notices are sent once.
+    "evaluate-indicators": {
+        "task": "bowtie.tasks.evaluate_indicators",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
     },
     # Hourly is enough: an expired key is already ignored when it is looked up.
     "delete-expired-idempotency-keys": {

@@ -9,6 +9,7 @@ through `set_target`.
 import logging
 from decimal import Decimal, InvalidOperation
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from bowtie import measurement
@@ -38,6 +39,14 @@ def targets_for(metrics: list[measurement.Metric]) -> dict[str, measurement.Targ
     return {metric.key: edited.get(metric.key, metric.target) for metric in metrics}
 
 
+def can_set_targets(person: Person | None) -> bool:
+    return (
+        person is not None
+        and person.is_active
+        and person.role == Person.Role.REVOPS_ADMIN
+    )
+
+
 def parse_bound(value, field: str, errors: dict) -> Decimal | None:
     if value is None or str(value).strip() == "":
         return None
@@ -62,8 +71,12 @@ def parse_bound(value, field: str, errors: dict) -> Decimal | None:
 def set_target(metric_key: str, minimum, maximum, person: Person | None, now):
     """Set a metric's target; both bounds empty brings back the default.
 
-    Raises TargetRefused naming the field and the reason; nothing changes then.
+    Only an active RevOps admin sets targets (PermissionDenied otherwise), on
+    the settings page or anywhere else. Raises TargetRefused naming the field
+    and the reason; nothing changes then.
     """
+    if not can_set_targets(person):
+        raise PermissionDenied("Only RevOps admins change targets.")
     errors: dict[str, str] = {}
     if metric_key not in measurement.REGISTRY:
         raise TargetRefused({"metric": f"No metric is called {metric_key!r}."})

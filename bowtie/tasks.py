@@ -1,6 +1,7 @@
 """Background jobs of the core: deliver notifications and webhooks, sweep both.
 
-Also the hourly clean-up of idempotency keys past their lifetime.
+Also the hourly leading indicators and clean-up of idempotency keys past
+their lifetime.
 """
 
 from datetime import datetime
@@ -8,7 +9,7 @@ from datetime import datetime
 from celery import shared_task
 from django.utils import timezone
 
-from bowtie import heartbeats, notifications, webhooks
+from bowtie import heartbeats, indicators, notifications, webhooks
 from bowtie.api import idempotency
 from bowtie.heartbeats import beat_job
 
@@ -42,6 +43,12 @@ def send_due_webhooks() -> int:
 @beat_job("watch-heartbeats")
 def watch_heartbeats() -> dict:
     return heartbeats.alert_on_missed_heartbeats()
+
+
+@shared_task(ignore_result=True)
+@beat_job("evaluate-indicators")
+def evaluate_indicators() -> dict:
+    return indicators.evaluate_indicators(timezone.now())
 
 
 @shared_task(ignore_result=True)

@@ -37,3 +37,18 @@ def renewal_on(starts_on: date, term_months: int) -> date:
 def term_ends_on(starts_on: date, term_months: int) -> date:
     """The last day of the term, inclusive."""
     return renewal_on(starts_on, term_months) - timedelta(days=1)
+
+
+def first_start_in_force(day: date, term_months: int) -> date:
+    """The earliest day a term of `term_months` can start and be in force on `day`.
+
+    `renewal_on` never moves back when the start moves forward, so the terms
+    in force on `day` are those starting on this day up to `day` itself: SQL
+    selects them with two comparisons instead of month arithmetic of its own.
+    """
+    # A month end moves a renewal by three days at most, so a start a week
+    # before the same day `term_months` earlier has renewed by `day`.
+    starts_on = day - relativedelta(months=term_months) - timedelta(days=7)
+    while renewal_on(starts_on, term_months) <= day:
+        starts_on += timedelta(days=1)
+    return starts_on

@@ -1,10 +1,29 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, re_path
+from django.urls import include, path, register_converter
 
-from bowtie import dashboard_views, governance_views, measurement, views
+from bowtie import (
+    alert_views,
+    dashboard_views,
+    governance_views,
+    measurement,
+    views,
+)
 
-HANDOFF_PATTERN = "|".join(key for key, _ in measurement.Handoff.choices)
+
+class HandoffConverter:
+    """One of the four handoffs of the bow tie, by its key."""
+
+    regex = "|".join(key for key, _ in measurement.Handoff.choices)
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(HandoffConverter, "handoff")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -28,8 +47,8 @@ urlpatterns = [
         name="ownership-settings",
     ),
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
-    re_path(
-        rf"^dashboard/(?P<handoff>{HANDOFF_PATTERN})/$",
+    path(
+        "dashboard/<handoff:handoff>/",
         dashboard_views.dashboard,
         name="dashboard-handoff",
     ),
@@ -44,6 +63,13 @@ urlpatterns = [
         name="metric-definitions",
     ),
     path("settings/targets/", dashboard_views.metric_targets, name="metric-targets"),
+    path("alerts/", alert_views.alert_list, name="alert-list"),
+    path("alerts/<int:pk>/", alert_views.alert_detail, name="alert-detail"),
+    path(
+        "settings/indicators/",
+        alert_views.indicator_settings,
+        name="indicator-settings",
+    ),
     path("status.json", views.status_json, name="status-json"),
     path("admin/", admin.site.urls),
     # The apps bring their own routes; the core names them only by module path.

@@ -18,15 +18,23 @@ client error other than 408 and 429 is final. An endpoint that has failed
 for three days running, twenty attempts or more, is switched off, and its
 creator and the RevOps admins are told.
 
+An event published with a `key` has an id drawn from it, the same every
+time, and is written once: published again, it is skipped. Changes applied
+from a CRM's inbound endpoint run inside `changes_from(endpoint)`, and
+their events go to every endpoint but the ones of that same CRM (those
+whose `crm_source` it is): the CRM has the change already.
+
 The event types are `EventType` (bowtie.models.webhooks), where the model
 validates an endpoint's choice against them.
 """
 
+import contextvars
 import ipaddress
 import json
 import logging
 import socket
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -41,6 +49,7 @@ from django.urls import reverse
 
 from bowtie.models import (
     EventType,
+    InboundCrmEndpoint,
     Person,
     Topic,
     WebhookDelivery,
@@ -72,40 +81,102 @@ RETRIED_CLIENT_ERRORS = frozenset({408, 429})
 # RFC 9110 defines Retry-After for these two answers.
 ANSWERS_WITH_RETRY_AFTER = frozenset({429, 503})
 USER_AGENT = "Bowtie-Webhooks/1"
+# The ids of keyed events are drawn from their keys in this namespace, so
+# that one key always names one event id.
+KEYED_EVENTS = uuid.UUID("5d3c1f0e-8b1a-4f6e-9c2d-7a4b3e2f1d0c")
+
+# The inbound CRM endpoint whose delivery is being applied, while it is.
+# A context variable, not a parameter: the events are published deep in the
+# services a delivery calls (a close publishes closed-won), which need not
+# know where a change came from.
+applying_from: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "webhooks_applying_from", default=None
+)
 
 
-def publish(event_type: str, data: dict, now) -> list[WebhookDelivery]:
+@contextmanager
+def changes_from(endpoint: InboundCrmEndpoint):
+    """Publish what is changed inside to all but the endpoints of this CRM.
+
+    The CRM sent the change, so telling it back would only echo it: it would
+    apply the change a second time, or send it here again as its own.
+    """
+    token = applying_from.set(endpoint.pk)
+    try:
+        yield
+    finally:
+        applying_from.reset(token)
+
+
+def event_id_for(event_type: str, key: str) -> uuid.UUID:
+    """The id of the keyed event: the same for the same type and key."""
+    return uuid.uuid5(KEYED_EVENTS, f"{event_type}:{key}")
+
+
+def publish(
+    event_type: str,
+    data: dict,
+    now,
+    key: str | None = None,
+    endpoints: list[WebhookEndpoint] | None = None,
+) -> list[WebhookDelivery]:
     """Record one event for every active endpoint that wants it.
 
     See `publish_many`, which this is for a single event.
     """
-    return publish_many([(event_type, data)], now)
+    return publish_many([(event_type, data, key)], now, endpoints=endpoints)
 
 
-def publish_many(events: list[tuple[str, dict]], now) -> list[WebhookDelivery]:
+def publish_many(
+    events: list[tuple], now, endpoints: list[WebhookEndpoint] | None = None
+) -> list[WebhookDelivery]:
     """Record events and their deliveries in the caller's transaction.
 
     `events` are pairs of an `EventType` and the `data` the receiver reads:
     ids and the key fields, in JSON types (datetimes, dates, decimals and
-    UUIDs become text). One read of the endpoints however many events, and
-    nothing written for an event no endpoint wants. The deliveries are sent
-    after commit; a transaction that rolls back leaves nothing to send.
-    Returns the deliveries written.
+    UUIDs become text); or triples with a `key` that names the event for
+    good (see `event_id_for`): one already recorded is not recorded again.
+    One read of the endpoints however many events, and nothing written for
+    an event no endpoint wants; inside `changes_from(crm)` the endpoints of
+    that CRM are left out. The deliveries are sent after commit; a
+    transaction that rolls back leaves nothing to send. Returns the
+    deliveries written. `endpoints` are the active ones, in name order, when
+    the caller has them already (intake keeps them with its configuration).
     """
-    unknown = {event_type for event_type, _ in events} - set(EventType.values)
+    # A pair is a triple without a key.
+    events = [(*event, None)[:3] for event in events]
+    unknown = {event_type for event_type, _, _ in events} - set(EventType.values)
     if unknown:
         raise ValueError(f"Unregistered webhook event type(s): {sorted(unknown)}")
     if not events:
         return []
-    endpoints = list(WebhookEndpoint.objects.filter(is_active=True).only("event_types"))
+    origin = applying_from.get()
+    if endpoints is None:
+        active = WebhookEndpoint.objects.filter(is_active=True)
+        if origin is not None:
+            # An endpoint of no CRM in particular (crm_source empty) stays in.
+            active = active.exclude(crm_source_id=origin)
+        endpoints = list(active.only("event_types"))
+    elif origin is not None:
+        endpoints = [e for e in endpoints if e.crm_source_id != origin]
+    keyed_ids = {event_id_for(event_type, key) for event_type, _, key in events if key}
+    # A keyed event published before is skipped; the claim that publishes it
+    # (a fired action, under its lock) keeps two from racing past this.
+    recorded = set()
+    if keyed_ids:
+        recorded = set(
+            WebhookEvent.objects.filter(pk__in=keyed_ids).values_list("pk", flat=True)
+        )
 
     records = []
     deliveries = []
-    for event_type, data in events:
+    for event_type, data, key in events:
         wanting = [endpoint for endpoint in endpoints if endpoint.wants(event_type)]
-        if not wanting:
+        event_id = event_id_for(event_type, key) if key else uuid.uuid4()
+        if not wanting or event_id in recorded:
             continue
-        event = WebhookEvent(id=uuid.uuid4(), type=event_type, occurred_at=now)
+        recorded.add(event_id)
+        event = WebhookEvent(id=event_id, type=event_type, occurred_at=now)
         event.body = event_body(event, data)
         records.append(event)
         deliveries += [

@@ -30,6 +30,12 @@ so it fires once however often the sweep runs, and the notice's event key is
 unique per action as a second guard. A sweep after days of downtime fires
 every overdue action once; the actions of renewals closed meanwhile (won or
 churned) never fire. Historical renewals are outside the book and get none.
+
+The owner's task firing is the renewal falling due: its webhook event
+`renewal.due` is published in the same transaction, under an id drawn from
+the renewal (`bowtie.webhooks.event_id_for`), so a CRM hears of it once. A
+task marked done before T-90 never fires, and sends no event: the owner
+settled the renewal before it came due.
 """
 
 import logging
@@ -50,8 +56,10 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
+from bowtie import webhooks
 from bowtie.models import (
     Deal,
+    EventType,
     Person,
     Pipeline,
     ProductUsage,
@@ -64,6 +72,7 @@ from bowtie.notifications import notify
 from bowtie.terms import term_ends_on
 from bowtie.usage_import import SOURCE_LABELS
 from expansion.models import RenewalAction
+from handoffs import webhook_events
 from handoffs.queries import visible_deals
 from handoffs.renewals import term_starts_on
 from handoffs.services import ActionRefused
@@ -210,6 +219,8 @@ def fire_renewal_action(action_id: int, today: date, now: datetime) -> str:
         action.fired_at = now
         action.save(update_fields=["fired_at"])
         tell_owner(action, today, now)
+        if action.kind == Kind.OWNER_TASK:
+            publish_renewal_due(action, now)
     logger.info(
         "renewal action %s fired: %s",
         action.pk,
@@ -217,6 +228,23 @@ def fire_renewal_action(action_id: int, today: date, now: datetime) -> str:
         extra={"renewal_action_id": action.pk, "deal_id": action.deal_id},
     )
     return "fired"
+
+
+def publish_renewal_due(action: RenewalAction, now: datetime) -> None:
+    """Tell the CRMs the renewal is due: T-90 of the term it renews."""
+    renewal = action.deal
+    webhooks.publish(
+        EventType.RENEWAL_DUE,
+        {
+            "renewal": webhook_events.deal_of(renewal),
+            "renews_id": renewal.renews_id,
+            "due_on": action.due_on,
+            "term_ends_on": renewal.expected_close_on,
+            "owner": webhook_events.person_of(person_to_tell(action)),
+        },
+        now,
+        key=f"renewal:{renewal.pk}",
+    )
 
 
 def person_to_tell(action: RenewalAction) -> Person | None:

@@ -6,6 +6,11 @@ plain `DealFact`s, to pure functions that need no database in their tests.
 The period runs from `starts_on` to `ends_on`, both days included; a deal is
 in it when it closed in it. Imported history counts like every other deal.
 
+Net revenue retention is also summed in SQL (`retention_in_sql`), for the
+dashboard, which reads it for any period, team and segment without loading
+deals. Both follow the definition below, with the same deals (`COUNTED`),
+ARR (`bowtie.exchange`) and terms (`bowtie.terms`); the tests hold them equal.
+
 Definitions (the page repeats them for its readers):
 
 ARR
@@ -46,14 +51,19 @@ Net revenue retention
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+from functools import reduce
+from operator import or_
 from statistics import median
 
-from django.db.models import Q
+from django.db.models import Case, Count, Q, Sum, When
+from django.db.models.functions import TruncWeek
+from django.db.models.lookups import GreaterThan, LessThan
 
+from bowtie.exchange import annual_value_in_base_sql
 from bowtie.models import Deal, Pipeline, Stage
-from bowtie.terms import term_ends_on
+from bowtie.terms import first_start_in_force, term_ends_on
 from handoffs import involvement
 from handoffs.metrics import percentile
 from handoffs.renewals import term_starts_on
@@ -76,6 +86,13 @@ GAP_GROUPS = [
 ]
 NEW_BUSINESS = "new_business"
 ZERO = Decimal(0)
+ONE_DAY = timedelta(days=1)
+# The deals the reports read: every deal won, and every expansion and renewal
+# lost (a lost renewal is churn).
+COUNTED = Q(stage__outcome=WON) | Q(
+    stage__outcome=LOST,
+    pipeline__kind__in=[Pipeline.Kind.EXPANSION, Pipeline.Kind.RENEWALS],
+)
 
 
 @dataclass(frozen=True)
@@ -143,12 +160,8 @@ def fact_of(deal: Deal) -> DealFact:
 
 def load_facts(ends_on: date) -> list[DealFact]:
     """Every deal won, and every expansion and renewal lost, by `ends_on`."""
-    kept = Q(stage__outcome=WON) | Q(
-        stage__outcome=LOST,
-        pipeline__kind__in=[Pipeline.Kind.EXPANSION, Pipeline.Kind.RENEWALS],
-    )
     deals = (
-        Deal.objects.filter(kept, closed_on__isnull=False, closed_on__lte=ends_on)
+        Deal.objects.filter(COUNTED, closed_on__isnull=False, closed_on__lte=ends_on)
         .select_related("pipeline", "stage")
         .defer("packet")
         .order_by("closed_on", "pk")
@@ -375,6 +388,156 @@ def move_by_renewal(retention: Retention, renewal: DealFact, renewed: DealFact):
         retention.expansion_arr += change
     else:
         retention.contraction_arr -= change
+
+
+# Net revenue retention in SQL -------------------------------------------------
+
+# A deal has ARR when it has an amount and kept a rate (`annual_value_in_base`).
+CONVERTED = Q(amount__isnull=False, base_rate__isnull=False)
+ARR = annual_value_in_base_sql()
+RENEWED_ARR = annual_value_in_base_sql("renews")
+IS_RENEWAL = Q(pipeline__kind=Pipeline.Kind.RENEWALS)
+SALE_WON = ~IS_RENEWAL & Q(stage__outcome=WON)
+RENEWAL_WON = IS_RENEWAL & Q(stage__outcome=WON)
+RENEWAL_LOST = IS_RENEWAL & Q(stage__outcome=LOST)
+EVERY_DEAL = Q()
+
+
+def in_force_on(day: date) -> Q:
+    """Deals won before `day` whose term is in force on it, with an account.
+
+    As `DealFact.is_in_force_on`: a sale's term starts the day it closed, a
+    renewal's the day after its expected close; a term of m months is in
+    force from its start until it renews (`bowtie.terms`). For each term
+    length in use (one query reads them) that is a start from
+    `first_start_in_force` on, so SQL needs no month arithmetic of its own.
+    """
+    won_before = Q(stage__outcome=WON, account__isnull=False, closed_on__lt=day)
+    lengths = (
+        Deal.objects.filter(won_before, term_months__gte=1)
+        .order_by()
+        .values_list("term_months", flat=True)
+        .distinct()
+    )
+    terms = []
+    for months in sorted(lengths):
+        first = first_start_in_force(day, months)
+        sale = Q(renews__isnull=True, closed_on__gte=first)
+        renewal = Q(
+            renews__isnull=False,
+            expected_close_on__gte=first - ONE_DAY,
+            expected_close_on__lt=day,
+        )
+        terms.append(Q(term_months=months) & (sale | renewal))
+    if not terms:
+        return Q(pk__in=[])
+    return won_before & reduce(or_, terms)
+
+
+@dataclass(frozen=True)
+class RetentionWeek:
+    """What the deals that closed in one week (from its Monday) moved."""
+
+    monday: date
+    expansion_arr: Decimal
+    contraction_arr: Decimal
+    churn_arr: Decimal
+    deal_count: int
+
+
+@dataclass(frozen=True)
+class RetentionInSql:
+    retention: Retention
+    # Terms in force at the start, with a rate or without.
+    term_count: int
+    weeks: list[RetentionWeek]
+
+    @property
+    def deal_count(self) -> int:
+        """The terms at the start and the deals that moved them."""
+        return self.term_count + sum(week.deal_count for week in self.weeks)
+
+
+def retention_terms(period: Period, terms: Q = EVERY_DEAL):
+    """The terms in force on the period's first day that `terms` selects."""
+    return Deal.objects.filter(in_force_on(period.starts_on), terms)
+
+
+def retention_moves(period: Period, cohort_terms, sales: Q = EVERY_DEAL):
+    """The cohort's deals that closed in the period and move its ARR.
+
+    Sales and expansions won that `sales` selects; renewals, won or lost, of
+    a term of the cohort with a rate (they move that term, whoever owns them).
+    """
+    converted = cohort_terms.filter(CONVERTED)
+    # DISTINCT: the planner then hashes the cohort's few accounts once,
+    # instead of probing each account's deals for every deal that closed.
+    return Deal.objects.filter(
+        (SALE_WON & sales)
+        | Q(
+            IS_RENEWAL,
+            stage__outcome__in=[WON, LOST],
+            renews__in=converted.values("pk"),
+        ),
+        account__in=converted.values("account").distinct(),
+        closed_on__gte=period.starts_on,
+        closed_on__lte=period.ends_on,
+    )
+
+
+def retention_in_sql(period: Period, terms: Q = EVERY_DEAL, sales: Q = EVERY_DEAL):
+    """`net_revenue_retention` of the deals `terms` and `sales` select, in SQL.
+
+    `terms` picks the terms in force at the start that make the cohort,
+    `sales` the sales and expansions won that count (a team's, a segment's);
+    both empty, the figures are the report's. Three queries: the term
+    lengths, the start, and the moves summed by the week they closed in,
+    which come back beside the totals for the dashboard's chart.
+    """
+    in_force = retention_terms(period, terms)
+    start = in_force.aggregate(
+        start_arr=Sum(ARR),
+        account_count=Count("account", distinct=True, filter=CONVERTED),
+        term_count=Count("pk"),
+        unconverted_count=Count("pk", filter=~CONVERTED),
+    )
+    change = ARR - RENEWED_ARR
+    weekly = (
+        retention_moves(period, in_force, sales)
+        .annotate(monday=TruncWeek("closed_on"))
+        .values("monday")
+        .annotate(
+            sold=Sum(ARR, filter=SALE_WON),
+            rise=Sum(
+                Case(When(GreaterThan(change, 0), then=change)), filter=RENEWAL_WON
+            ),
+            fall=Sum(Case(When(LessThan(change, 0), then=-change)), filter=RENEWAL_WON),
+            churn=Sum(RENEWED_ARR, filter=RENEWAL_LOST),
+            unconverted_count=Count("pk", filter=(SALE_WON | RENEWAL_WON) & ~CONVERTED),
+            deal_count=Count("pk"),
+        )
+        .order_by("monday")
+    )
+    retention = Retention(
+        start_arr=start["start_arr"] or ZERO,
+        cohort_account_count=start["account_count"],
+        unconverted_count=start["unconverted_count"],
+    )
+    weeks = []
+    for row in weekly:
+        week = RetentionWeek(
+            monday=row["monday"],
+            expansion_arr=(row["sold"] or ZERO) + (row["rise"] or ZERO),
+            contraction_arr=row["fall"] or ZERO,
+            churn_arr=row["churn"] or ZERO,
+            deal_count=row["deal_count"],
+        )
+        retention.expansion_arr += week.expansion_arr
+        retention.contraction_arr += week.contraction_arr
+        retention.churn_arr += week.churn_arr
+        retention.unconverted_count += row["unconverted_count"]
+        weeks.append(week)
+    return RetentionInSql(retention, start["term_count"], weeks)
 
 
 # The whole report -------------------------------------------------------------

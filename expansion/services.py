@@ -23,8 +23,9 @@ and a signal becomes an expansion deal in one way only:
 - The owner's side: `accept_expansion` (meets "owner_accepted"),
   `record_joint_meeting` (meets "joint_meeting"), `send_expansion_back` to
   the CSM with a reason, and `move_expansion_stage` through the deal write
-  path of `handoffs.deal_changes`. The CSM sends a handoff that came back
-  again with `send_expansion_again`, the brief drawn afresh.
+  path of `handoffs.deal_changes`; `complete_expansion` is the move to a won
+  or lost stage, which completes the handoff. The CSM sends a handoff that
+  came back again with `send_expansion_again`, the brief drawn afresh.
 
 Each runs in one transaction; notifications are outbox rows and webhooks are
 published inside it, so both exist exactly when the change committed.
@@ -59,6 +60,7 @@ from expansion.briefs import build_csm_brief
 from expansion.models import Signal, SignalKind
 from handoffs import clocks, webhook_events
 from handoffs.deal_changes import change_deal
+from handoffs.deal_values import BadValue, parse_stage
 from handoffs.models import Handoff, HandoffTask, OwedBy
 from handoffs.queries import MANAGING_ROLES, received_handoffs
 from handoffs.services import ActionRefused
@@ -809,3 +811,34 @@ def move_expansion_stage(handoff: Handoff, actor: Person, stage, now=None):
         actor.pk,
     )
     return deal
+
+
+def complete_expansion(handoff: Handoff, actor: Person, stage, now=None) -> Deal:
+    """Close the expansion deal won or lost; the handoff completes with it.
+
+    `stage` is a closed stage of the deal's pipeline, a Stage, its id or its
+    name; an open one is refused by field (`SignalRefused` on "stage"), as
+    moving along the open stages is `move_expansion_stage`'s. The rest is
+    that service's: accepted first, by the owner or their manager, and a
+    new-logo deal won only through the packet gate.
+    """
+    if handoff.kind != KIND:
+        raise ActionRefused("Only expansion handoffs are worked here.")
+    pipeline = handoff.deal.pipeline
+    try:
+        target = stage if isinstance(stage, Stage) else parse_stage(stage, pipeline)
+    except BadValue as bad:
+        raise SignalRefused({"stage": [str(bad)]}) from None
+    if not target.is_closed:
+        closed = pipeline.stages.exclude(outcome=Stage.Outcome.OPEN)
+        names = ", ".join(closed.values_list("name", flat=True))
+        raise SignalRefused(
+            {
+                "stage": [
+                    f"{target.name} is open; complete with a won or lost stage "
+                    f"({names})."
+                ]
+            }
+        )
+
+    return move_expansion_stage(handoff, actor, target, now=now)

@@ -5,6 +5,8 @@ with its value in the words the tables use. The style and the rendering are
 the core's (`bowtie.charts`), so every chart of the portal looks the same.
 """
 
+import copy
+
 import pygal
 
 from bowtie.charts import (
@@ -153,4 +155,45 @@ def count_chart(rows, count: str, *, alert_above_zero: bool = False) -> str:
             {"value": value, "color": ALERT_COLOUR if is_alert else MEDIAN_COLOUR}
         )
     chart.add(count.replace("_", " "), values)
+    return render(chart)
+
+
+IDLE_COLOUR = "#bcccdc"
+
+
+def target_chart(rows) -> str:
+    """One stacked bar per group: metrics on target, off it, counting nothing.
+
+    `rows` carry a `label` and `on_count`, `off_count` and `idle_count`.
+    """
+    rows = rows[::-1]
+    longest = max(
+        (row.on_count + row.off_count + row.idle_count for row in rows), default=1
+    )
+    style = copy.copy(STYLE)
+    # The legend takes each series' colour from the style, in order.
+    style.colors = (RATE_COLOUR, ALERT_COLOUR, IDLE_COLOUR)
+    chart = pygal.HorizontalStackedBar(
+        style=style,
+        width=CHART_WIDTH,
+        height=chart_height(len(rows)) + 30,
+        js=[],
+        legend_at_bottom=True,
+        legend_at_bottom_columns=3,
+        truncate_label=-1,
+        truncate_legend=-1,
+        value_formatter=lambda value: f"{value:g}",
+        # Whole metrics only: a tick at 0.5 would count half of one.
+        y_labels=[tick for tick in axis_ticks(longest) if tick == int(tick)],
+        range=(0, longest),
+        no_data_text="No metric is registered",
+        margin_right=30,
+    )
+    chart.x_labels = [row.label for row in rows]
+    for title, count in (
+        ("on target", "on_count"),
+        ("off target", "off_count"),
+        ("no records", "idle_count"),
+    ):
+        chart.add(title, [getattr(row, count) or None for row in rows])
     return render(chart)

@@ -68,10 +68,14 @@ def find_side_owing(handoff: Handoff, owed_by: str = OwedBy.RECEIVERS) -> Side:
     return Side(handoff.receiver, handoff.receiving_team)
 
 
-def calendar_of(handoff: Handoff, owed_by: str = OwedBy.RECEIVERS) -> BusinessCalendar:
+def calendar_of(
+    handoff: Handoff, owed_by: str = OwedBy.RECEIVERS, configuration=None
+) -> BusinessCalendar:
     """The calendar a handoff's clocks count: the person's who owes the work,
-    or their team's."""
+    or their team's. From the rows of a kept `configuration` when given."""
     side = find_side_owing(handoff, owed_by)
+    if configuration is not None:
+        return configuration.calendar_for(person=side.person, team=side.team)
     return calendar_for(person=side.person, team=side.team)
 
 
@@ -84,7 +88,6 @@ def policies_for(
 
     A policy for the specific lead type wins over the one for every type.
     """
-    chosen: dict[str, SlaPolicy] = {}
     policies = SlaPolicy.objects.filter(
         lead_type__in=[lead_type, ""],
         handoff_kind=kind,
@@ -97,6 +100,12 @@ def policies_for(
             to_attr="active_ladder",
         )
     )
+    return one_policy_per_milestone(policies)
+
+
+def one_policy_per_milestone(policies) -> list[SlaPolicy]:
+    """Of the policies that apply, the one for the lead type wins per milestone."""
+    chosen: dict[str, SlaPolicy] = {}
     for policy in sorted(policies, key=lambda policy: policy.lead_type != ""):
         chosen[policy.milestone_key] = policy
     return list(chosen.values())
@@ -109,17 +118,20 @@ def start_clocks(
     policies: list[SlaPolicy] | None = None,
     owed_by: str = OwedBy.RECEIVERS,
     key_suffix: str = "",
+    configuration=None,
 ) -> list[Milestone]:
     """Start one milestone per active target; return them as stored.
 
     `policies` are those of `policies_for`, when the caller read them already;
-    `key_suffix` tells a later round of the same clocks from the first.
+    `key_suffix` tells a later round of the same clocks from the first. With
+    a kept `configuration` (handoffs.configuration_cache), the calendar is
+    built from its rows.
     """
     if policies is None:
         policies = policies_for(handoff.kind, lead_type)
     # Read only when a target counts business time: elapsed clocks need none.
     needs_calendar = any(p.clock_type == ClockType.BUSINESS for p in policies)
-    calendar = calendar_of(handoff, owed_by) if needs_calendar else None
+    calendar = calendar_of(handoff, owed_by, configuration) if needs_calendar else None
     milestones = [
         Milestone(
             handoff=handoff,

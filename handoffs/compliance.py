@@ -147,7 +147,7 @@ def team_compliance(team: Team, week: Week) -> TeamCompliance:
             decided_at__gte=since,
             decided_at__lt=until,
         ).count(),
-        response=metrics.group_stats(team.name, metrics.lead_rows(leads, until)),
+        response=metrics.group_stats(team.name, leads, until),
         worst_offenders=[
             Offender(name, count)
             for name, count in sorted(offenders.items(), key=lambda i: (-i[1], i[0]))[

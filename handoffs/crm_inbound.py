@@ -14,6 +14,10 @@ once the AE has completed the packet.
 Answers: 200 applied (or a duplicate), 400 a malformed delivery or a bad
 value, 401 a bad signature, 422 a deal that cannot take the update as it
 stands (the packet gate's missing items listed), each but 401 recorded.
+
+A delivery is applied inside `bowtie.webhooks.changes_from(endpoint)`: the
+events its change raises (a close's `deal.closed_won`) go to every webhook
+endpoint but the CRM's own, which named this endpoint as its `crm_source`.
 """
 
 import json
@@ -25,7 +29,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from bowtie.models import Deal, InboundCrmDelivery, InboundCrmEndpoint, Topic
+from bowtie import webhooks
+from bowtie.models import (
+    Account,
+    Contact,
+    Deal,
+    InboundCrmDelivery,
+    InboundCrmEndpoint,
+    Topic,
+)
 from bowtie.notifications import notify
 from bowtie.signatures import SignatureRefused, verify_signature
 from handoffs.deal_changes import DealChange, DealChangeRefused
@@ -36,6 +48,8 @@ logger = logging.getLogger(__name__)
 EVENT_TYPES = ("deal.updated",)
 IDENTITY_KEYS = ("external_source", "external_id")
 Outcome = InboundCrmDelivery.Outcome
+# The delivery's link to each kind of record an update may change.
+DELIVERY_LINKS = {Deal: "deal", Account: "account", Contact: "contact"}
 
 
 @dataclass(frozen=True)
@@ -93,18 +107,22 @@ def claim_delivery(endpoint, payload: dict, now) -> tuple[InboundCrmDelivery, bo
     return delivery, is_new
 
 
-def drop_stale_fields(deal, occurred_at, values: dict) -> tuple[dict, list[str]]:
+def drop_stale_fields(record, occurred_at, values: dict) -> tuple[dict, list[str]]:
     """Split off the fields a later update already set; return the rest.
 
-    DESIGN §8: an update older than what is stored never overwrites it. The
-    deal's row is locked first, so two deliveries for one deal take turns
-    and the later of them always sees the other's record.
+    DESIGN §8: an update older than what is stored never overwrites it.
+    `record` is the deal, account or contact the update changes; its row is
+    locked first, so two deliveries for one record take turns and the later
+    of them always sees the other's record.
     """
-    if deal is None or occurred_at is None:
+    if record is None or occurred_at is None:
         return values, []
-    Deal.objects.select_for_update().filter(pk=deal.pk).first()
+    model = type(record)
+    model.objects.select_for_update().filter(pk=record.pk).first()
     newer = InboundCrmDelivery.objects.filter(
-        deal=deal, outcome=Outcome.APPLIED, occurred_at__gt=occurred_at
+        **{DELIVERY_LINKS[model]: record},
+        outcome=Outcome.APPLIED,
+        occurred_at__gt=occurred_at,
     ).values_list("detail", flat=True)
     taken = {name for detail in newer for name in detail.get("fields", [])}
     fresh = {name: value for name, value in values.items() if name not in taken}
@@ -226,7 +244,7 @@ def receive_crm_delivery(
         # Without an id there is nothing to record a retry against.
         return InboundAnswer(400, {"errors": errors})
 
-    with transaction.atomic():
+    with transaction.atomic(), webhooks.changes_from(endpoint):
         delivery, is_new = claim_delivery(endpoint, payload, now)
         if not is_new and delivery.outcome == Outcome.APPLIED:
             delivery.save(update_fields=["attempt_count"])

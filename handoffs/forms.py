@@ -6,6 +6,7 @@ from django import forms
 from django.core import signing
 
 from bowtie.models import Team
+from handoffs.compliance import Week
 from handoffs.models import Lead, Touch
 from handoffs.normalisation import normalise_submission
 
@@ -166,6 +167,30 @@ class DashboardFilterForm(forms.Form):
             self.cleaned_data.get("days") or self.DEFAULT_DAYS,
             self.cleaned_data.get("team"),
         )
+
+
+class ReviewChoiceForm(forms.Form):
+    """The team and ISO week of an operating review; the week just ended first."""
+
+    team = forms.ModelChoiceField(
+        label="Team", queryset=Team.objects.none(), empty_label=None
+    )
+    week = forms.CharField(label="Week", widget=forms.TextInput(attrs={"type": "week"}))
+
+    def __init__(self, *args, teams, this_week: Week, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.this_week = this_week
+        self.fields["team"].queryset = teams
+        self.fields["week"].initial = str(this_week.previous)
+
+    def clean_week(self) -> Week:
+        try:
+            week = Week.parse(self.cleaned_data["week"].strip())
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from error
+        if week.monday > self.this_week.monday:
+            raise forms.ValidationError(f"{week} has not begun yet.")
+        return week
 
 
 def packet_from_post(items, data) -> dict:

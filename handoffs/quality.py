@@ -4,19 +4,15 @@
   averaged per owner and per owner's team.
 - Ratings: the receivers' marks, averaged over the five counts and over the
   handoffs each AE sent.
-- The weekly review: the handoffs rated since `since`, lowest first.
+- The lowest: the handoffs rated since `since`, lowest first. Each team's
+  head gets its week's lowest in the weekly operating review
+  (`handoffs.operating_review`).
 """
 
 from dataclasses import dataclass
 from statistics import mean
-from zoneinfo import ZoneInfo
 
-from django.db import transaction
-from django.urls import reverse
-
-from bowtie.models import Deal, Notification, Pipeline, Team, Topic
-from bowtie.notifications import notify
-from handoffs.compliance import report_week_due
+from bowtie.models import Deal, Pipeline
 from handoffs.models import Handoff, HandoffRating
 
 REVIEW_LENGTH = 10
@@ -81,47 +77,3 @@ def handoff_quality(teams, since) -> HandoffQuality:
         ),
         lowest=sorted(recent, key=lambda rating: rating.average)[:REVIEW_LENGTH],
     )
-
-
-def send_weekly_quality_reviews(now) -> dict:
-    """E-mail each sales team's head the week's lowest-rated handoffs, once.
-
-    Same rhythm as the SLA report: the week just ended, from Monday 07:00 in
-    the team's zone; a quiet week (nothing rated) sends nothing.
-    """
-    sent = 0
-    for team in Team.objects.select_related("head").exclude(head=None):
-        week = report_week_due(team, now)
-        key = f"quality-review:{team.pk}:{week}"
-        if Notification.objects.filter(recipient=team.head, event_key=key).exists():
-            continue
-        since, until = week.bounds(ZoneInfo(team.time_zone))
-        ratings = sorted(
-            HandoffRating.objects.filter(
-                handoff__kind=Handoff.Kind.SALES_TO_IMPLEMENTATION,
-                handoff__deal__owner__team=team,
-                rated_at__gte=since,
-                rated_at__lt=until,
-            ).select_related("handoff__deal__owner"),
-            key=lambda rating: rating.average,
-        )[:REVIEW_LENGTH]
-        if not ratings:
-            continue
-
-        lines = [f"The lowest-rated handoffs of {team}, {week}:", ""] + [
-            f"- {rating.handoff.deal.name} ({rating.handoff.deal.owner}): "
-            f"{rating.average:.1f}" + (f". {rating.comment}" if rating.comment else "")
-            for rating in ratings
-        ]
-        with transaction.atomic():
-            notify(
-                team.head,
-                event_key=key,
-                topic=Topic.REPORT,
-                subject=f"Handoff review of {team}, week {week}",
-                body="\n".join(lines),
-                url=reverse("handoff-quality"),
-                now=now,
-            )
-        sent += 1
-    return {"sent": sent}

@@ -20,7 +20,7 @@ taken depends on what decides who is eligible:
 from dataclasses import dataclass, field
 
 import pycountry
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -61,10 +61,15 @@ class RoutingOutcome:
     needs_team_lock: bool = False
 
 
-def territory_of(country: str) -> str:
+def territory_of(country: str, configuration=None) -> str:
     if not country:
         return ""
-    for territory in Territory.objects.only("name", "countries"):
+    territories = (
+        configuration.territories_in_order()
+        if configuration is not None
+        else Territory.objects.only("name", "countries")
+    )
+    for territory in territories:
         if country in territory.countries:
             return territory.name
     return ""
@@ -79,18 +84,19 @@ def uses_territory(rules: list[RoutingRule]) -> bool:
     )
 
 
-def route_lead(fields: dict, account, now) -> RoutingOutcome:
+def route_lead(fields: dict, account, now, configuration=None) -> RoutingOutcome:
     """Decide where a new lead goes; call it before the intake transaction.
 
     A round-robin turn claimed here is not given back if the intake then
-    rolls back: see `claim_turn`.
+    rolls back: see `claim_turn`. The rules come from a kept `configuration`
+    (handoffs.configuration_cache) when given.
     """
     if account is not None and account.owner_id:
         return route_to_account_owner(account, now)
 
-    rule = matching_rule(fields)
+    rule = matching_rule(fields, configuration)
     if rule is not None:
-        return distribute_in_team(rule.team, fields, now, rule=rule)
+        return distribute_in_team(rule.team, fields, now, rule, configuration)
 
     return RoutingOutcome(
         step=RoutingDecision.Step.FALLBACK_QUEUE,
@@ -103,23 +109,27 @@ def route_lead(fields: dict, account, now) -> RoutingOutcome:
 NO_RULE_REASON = "No routing rule matched and no default rule is set."
 
 
-def matching_rule(fields: dict) -> RoutingRule | None:
+def matching_rule(fields: dict, configuration=None) -> RoutingRule | None:
     """The first active rule the lead's fields meet; a default rule last."""
-    rules = list(
-        RoutingRule.objects.filter(is_active=True)
-        .select_related("team")
-        .order_by("is_default", "priority")
-    )
+    if configuration is not None:
+        rules = configuration.routing_rules()
+    else:
+        rules = list(
+            RoutingRule.objects.filter(is_active=True)
+            .select_related("team")
+            .order_by("is_default", "priority")
+        )
     # Territories are looked up only when a rule asks for one.
     if uses_territory(rules):
-        fields = {**fields, "territory": territory_of(fields.get("country", ""))}
+        territory = territory_of(fields.get("country", ""), configuration)
+        fields = {**fields, "territory": territory}
     for rule in rules:
         if rule.is_default or conditions_match(rule.conditions, fields):
             return rule
     return None
 
 
-def route_history(fields: dict, account) -> RoutingOutcome:
+def route_history(fields: dict, account, configuration=None) -> RoutingOutcome:
     """Where imported history belongs: a team, and a person only by account.
 
     No rotation turn and no eligibility: the lead is closed, and its owner in
@@ -134,7 +144,7 @@ def route_history(fields: dict, account) -> RoutingOutcome:
             reason=f"Imported history of known account {account.name}: recorded "
             f"with its owner {owner}.",
         )
-    rule = matching_rule(fields)
+    rule = matching_rule(fields, configuration)
     if rule is None:
         return RoutingOutcome(
             step=RoutingDecision.Step.HISTORY,
@@ -267,7 +277,9 @@ def rotation_members(team: Team, people: list[Person]) -> list[Member]:
     ]
 
 
-def distribute_in_team(team: Team, fields: dict, now, rule=None) -> RoutingOutcome:
+def distribute_in_team(
+    team: Team, fields: dict, now, rule=None, configuration=None
+) -> RoutingOutcome:
     # Who is under capacity is settled under the team's lock, in the intake
     # transaction: see `finish_routing`.
     deferred = RoutingOutcome(
@@ -276,7 +288,11 @@ def distribute_in_team(team: Team, fields: dict, now, rule=None) -> RoutingOutco
     if team.distribution == Team.Distribution.CAPACITY:
         return deferred
 
-    people = team_members(team, now, with_open_counts=False)
+    people = (
+        configuration.team_members(team, now)
+        if configuration is not None
+        else team_members(team, now, with_open_counts=False)
+    )
     if any(person.capacity is not None for person in people):
         return deferred
 
@@ -313,17 +329,19 @@ def claim_turn(team: Team, sequence: list[int], eligible: set[int]) -> int:
     step = (
         f"CASE {counter} %% {len(sequence)} {branches} ELSE 1 END" if branches else "1"
     )
-    is_own_transaction = not connection.in_atomic_block
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
-        if is_own_transaction and connection.vendor == "postgresql":
-            # Commit without waiting for the disk, so the row is free at once
-            # rather than after a flush. The intake that uses the turn flushes
-            # it with its own commit, which comes later in the log; a crash
-            # before that loses the turn together with that intake.
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    condition = ""
+    if not connection.in_atomic_block and connection.vendor == "postgresql":
+        # Commit without waiting for the disk, so the row is free at once
+        # rather than after a flush. The intake that uses the turn flushes it
+        # with its own commit, which comes later in the log; a crash before
+        # that loses the turn together with that intake. Set by the statement
+        # itself for its own implicit transaction: one round trip, where a
+        # SET LOCAL would need a BEGIN and a COMMIT of its own.
+        condition = " AND set_config('synchronous_commit', 'off', true) = 'off'"
+    with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {quote(Team._meta.db_table)} SET {counter} = {counter} + {step} "
-            f"WHERE {quote('id')} = %s RETURNING {counter}",
+            f"WHERE {quote('id')} = %s{condition} RETURNING {counter}",
             [team.pk],
         )
         (position,) = cursor.fetchone()

@@ -16,11 +16,13 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from bowtie.calendars import calendar_for
 from bowtie.domains import is_free_mail
 from bowtie.models import Account, AccountDomain, Person, Topic
 from bowtie.notifications import in_zone_of, notify
-from handoffs import clocks, webhook_events
+from handoffs import clocks, metrics, webhook_events
 from handoffs.classification import classify_lead
+from handoffs.configuration_cache import current_configuration
 from handoffs.models import (
     Handoff,
     Lead,
@@ -228,6 +230,8 @@ def record_repeat(lead: Lead, engagement: dict, channel: str, now) -> None:
 def create_lead(
     values, engagement, channel, now, historical, status, previous
 ) -> IntakeResult:
+    # One read of a token, unless RevOps changed something since the last lead.
+    configuration = current_configuration()
     account = match_account(values["email_domain"])
     lead_type = classify_lead(values)
 
@@ -248,14 +252,20 @@ def create_lead(
         lead.industry = lead.industry or account.industry
         lead.employee_count = lead.employee_count or account.employee_count
     if lead_type != LeadType.HAND_RAISER:
-        apply_score(lead, values, engagement, account is not None)
+        apply_score(
+            lead,
+            values,
+            engagement,
+            account is not None,
+            weights=configuration.scoring_weights(),
+        )
     if status not in Lead.OPEN_STATUSES:
         lead.closed_at = now
     starts_clocks = not historical and status in Lead.OPEN_STATUSES
     # Everything that only reads is done before the transaction, so a team
     # lock taken in it (capacity-based routing) is held for writes alone.
     policies = (
-        clocks.policies_for(Handoff.Kind.LEAD_TO_SALES, lead_type)
+        configuration.policies_for(Handoff.Kind.LEAD_TO_SALES, lead_type)
         if starts_clocks
         else []
     )
@@ -268,9 +278,9 @@ def create_lead(
     # History takes no rotation turn: it would shift the live order, and make
     # today's reps the owners of leads they never had.
     outcome = (
-        route_history(fields, account)
+        route_history(fields, account, configuration)
         if historical
-        else route_lead(fields, account, now)
+        else route_lead(fields, account, now, configuration)
     )
     with transaction.atomic():
         outcome = finish_routing(outcome, fields, now)
@@ -306,13 +316,17 @@ def create_lead(
         if not starts_clocks:
             return IntakeResult(lead, created=True, decision=decision)
 
-        milestones = clocks.start_clocks(handoff, lead_type, now, policies=policies)
+        milestones = clocks.start_clocks(
+            handoff, lead_type, now, policies=policies, configuration=configuration
+        )
         first_response = next(
             (m for m in milestones if m.key == Milestone.Key.FIRST_RESPONSE), None
         )
-        announce_new_lead(lead, handoff, first_response, now)
+        announce_new_lead(lead, handoff, first_response, now, configuration)
         if lead.owner is not None:
-            webhook_events.publish_lead_assigned(lead, "routed", now)
+            webhook_events.publish_lead_assigned(
+                lead, "routed", now, endpoints=configuration.webhook_endpoints()
+            )
 
     logger.info(
         "lead %s created and routed to person %s",
@@ -327,8 +341,15 @@ def create_lead(
     )
 
 
-def apply_score(lead: Lead, values: dict, engagement: dict, account_matched: bool):
-    weights = ScoringModel.current().as_dict()
+def apply_score(
+    lead: Lead,
+    values: dict,
+    engagement: dict,
+    account_matched: bool,
+    weights: dict | None = None,
+):
+    if weights is None:
+        weights = ScoringModel.current().as_dict()
     score = score_lead(
         values | {"account_matched": account_matched}, engagement, weights
     )
@@ -378,7 +399,11 @@ def lead_url(lead: Lead) -> str:
 
 
 def announce_new_lead(
-    lead: Lead, handoff: Handoff, first_response: Milestone | None, now
+    lead: Lead,
+    handoff: Handoff,
+    first_response: Milestone | None,
+    now,
+    configuration=None,
 ) -> None:
     if lead.owner is not None:
         recipients = [lead.owner]
@@ -399,6 +424,12 @@ def announce_new_lead(
         )
         return
 
+    # Kept with the configuration for reps; a head's or RevOps' are read.
+    preferences = (
+        configuration.notification_preferences(recipients)
+        if configuration is not None
+        else None
+    )
     for recipient in recipients:
         # With the date: a nurture lead is due days later, not at that hour.
         due = (
@@ -415,6 +446,7 @@ def announce_new_lead(
             f"{lead.company_name or '?'}." + due,
             url=lead_url(lead),
             now=now,
+            preferences=preferences,
         )
 
 
@@ -487,6 +519,29 @@ def accept_lead(lead: Lead, actor: Person, now=None) -> Lead:
     return lead
 
 
+RESPONSE_FIELDS = ("first_response_at", "response_seconds", "business_response_seconds")
+
+
+def record_first_response(lead: Lead, now) -> bool:
+    """Stamp the lead's first response on it; False if it already had one.
+
+    The one place `first_response_at` is set (a logged touch, a disposition),
+    so it is never written without the elapsed and business seconds that the
+    dashboards aggregate. Business time runs on the owner's calendar as it
+    stands at the response, the team's for a lead nobody owns: hours edited
+    later leave a measured response alone. The caller saves RESPONSE_FIELDS.
+    """
+    if lead.first_response_at is not None:
+        return False
+
+    calendar = calendar_for(person=lead.owner, team=lead.team)
+    lead.first_response_at = now
+    lead.response_seconds, lead.business_response_seconds = metrics.response_seconds(
+        calendar, lead.received_at, now
+    )
+    return True
+
+
 @transaction.atomic
 def log_touch(lead: Lead, actor: Person, kind: str, notes: str = "", now=None) -> Touch:
     """Record a call, e-mail or meeting; the first one stops the response clock."""
@@ -502,9 +557,9 @@ def log_touch(lead: Lead, actor: Person, kind: str, notes: str = "", now=None) -
     if lead.first_response_at is None:
         handoff = lead_handoff(lead)
         claim_from_queue(lead, handoff, actor, now)
-        lead.first_response_at = now
+        record_first_response(lead, now)
         lead.status = Lead.Status.WORKING
-        lead.save(update_fields=["first_response_at", "owner", "status", "updated_at"])
+        lead.save(update_fields=[*RESPONSE_FIELDS, "owner", "status", "updated_at"])
         clocks.meet_milestone(handoff, Milestone.Key.FIRST_RESPONSE, now)
     logger.info("lead %s touched by person %s (%s)", lead.pk, actor.pk, kind)
     return touch
@@ -547,7 +602,7 @@ def disposition_lead(
     lead.disqualification_reason = reason.strip()
     lead.closed_at = now
     # Looking at a lead and closing it is a response, even without a touch.
-    lead.first_response_at = lead.first_response_at or now
+    record_first_response(lead, now)
     lead.save()
     # Closing the cycle settles every clock still running on it.
     for key in handoff.milestones.filter(met_at__isnull=True).values_list(

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from bowtie.heartbeats import beat_job
-from handoffs import compliance, escalation, quality
+from handoffs import compliance, escalation, operating_review
 
 
 @shared_task(ignore_result=True)
@@ -16,8 +16,10 @@ def sweep_clocks() -> dict:
 @shared_task(ignore_result=True)
 @beat_job("weekly-compliance-reports")
 def send_weekly_compliance_reports() -> dict:
-    now = timezone.now()
-    return {
-        "compliance": compliance.send_weekly_compliance_reports(now),
-        "handoff_reviews": quality.send_weekly_quality_reviews(now),
-    }
+    return compliance.send_weekly_compliance_reports(timezone.now())
+
+
+@shared_task(ignore_result=True)
+@beat_job("weekly-operating-reviews")
+def send_weekly_operating_reviews() -> dict:
+    return operating_review.send_weekly_operating_reviews(timezone.now())

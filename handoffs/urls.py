@@ -1,6 +1,6 @@
 from django.urls import path
 
-from handoffs import account_views, deal_views, views
+from handoffs import account_views, deal_views, review_views, views
 
 urlpatterns = [
     path("queue/", views.my_queue, name="my-queue"),
@@ -47,6 +47,12 @@ urlpatterns = [
         "reports/handoff-quality/",
         deal_views.handoff_quality,
         name="handoff-quality",
+    ),
+    path("reviews/", review_views.operating_review_list, name="operating-review-list"),
+    path(
+        "reviews/<int:team_id>/<str:week>/",
+        review_views.operating_review,
+        name="operating-review",
     ),
     path("form/", views.public_form, name="public-form"),
     path("form/thanks/", views.public_form_thanks, name="public-form-thanks"),

@@ -13,7 +13,7 @@ sales is told as `lead.assigned`. Clock events cover every kind.
 """
 
 from bowtie import webhooks
-from bowtie.models import Deal, EventType, Person
+from bowtie.models import Deal, EventType, Person, WebhookEndpoint
 from handoffs.models import Handoff, Lead, Milestone
 
 
@@ -97,17 +97,22 @@ def deal_of(deal: Deal) -> dict:
 
 
 def publish_lead_assigned(
-    lead: Lead, how: str, now, previous_owner: Person | None = None
+    lead: Lead,
+    how: str,
+    now,
+    previous_owner: Person | None = None,
+    endpoints: list[WebhookEndpoint] | None = None,
 ) -> None:
     """A lead got its owner: "routed" at intake, "claimed" from the team's
-    queue, or "reassigned" away from `previous_owner`."""
+    queue, or "reassigned" away from `previous_owner`. `endpoints` as for
+    `bowtie.webhooks.publish_many`."""
     data = {
         "lead": lead_of(lead),
         "owner": person_of(lead.owner),
         "previous_owner": person_of(previous_owner),
         "how": how,
     }
-    webhooks.publish(EventType.LEAD_ASSIGNED, data, now)
+    webhooks.publish(EventType.LEAD_ASSIGNED, data, now, endpoints=endpoints)
 
 
 def publish_handoff(

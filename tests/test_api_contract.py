@@ -112,3 +112,34 @@ def test_api_answers_within_its_schema(case, api_key):
     case.call_and_validate(
         headers={"Authorization": f"Bearer {api_key}"}, checks=CHECKS
     )
+
+
+def test_every_write_documents_its_idempotency_key(client, db):
+    document = client.get("/api/schema", HTTP_ACCEPT="application/json").json()
+
+    writes = {
+        f"{method.upper()} {path}": operation
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if method in ("post", "put", "patch")
+    }
+    undocumented = sorted(
+        name
+        for name, operation in writes.items()
+        if not any(
+            (parameter["name"], parameter["in"]) == ("Idempotency-Key", "header")
+            for parameter in operation.get("parameters", [])
+        )
+        or not {"409", "422"} <= set(operation["responses"])
+    )
+
+    # Vendor and partner writes alike, each with the key and what it may bring.
+    assert {
+        "POST /api/leads/",
+        "PATCH /api/deals/{id}/",
+        "POST /api/handoffs/{id}/complete/",
+        "POST /api/signals/{id}/convert/",
+        "PUT /api/partner/engagements/{id}/cs-packet/",
+        "POST /api/partner/engagements/{engagement_id}/comments/",
+    } <= set(writes)
+    assert undocumented == []

@@ -748,30 +748,6 @@ def test_the_admin_scores_a_packet_it_edits_and_asks_for_an_owner(
     assert Deal.objects.get(pk=deal.pk).stage.name == "Engaging"
 
 
-def test_the_weekly_review_mails_the_lowest_rated_once(
-    won, django_capture_on_commit_callbacks
-):
-    sales = won.ae.team
-    sales.head = PersonFactory(full_name="Erik Head", role="manager", team=sales)
-    sales.save()
-    won.handoff = accept_implementation_handoff(won.handoff, won.head, now=NOW)
-    rate_handoff(won.handoff, won.head, MARKS, "Thin on promises.", now=NOW)
-    # 31 January 2027 is a Sunday: the review of week 4 goes out on Monday.
-    monday = datetime(2027, 2, 1, 8, 0, tzinfo=UTC)
-
-    with django_capture_on_commit_callbacks(execute=True):
-        first = quality.send_weekly_quality_reviews(monday)
-        again = quality.send_weekly_quality_reviews(monday + timedelta(hours=1))
-
-    assert (first, again) == ({"sent": 1}, {"sent": 0})
-    review = Notification.objects.get(recipient=sales.head, topic="report")
-    assert review.subject == "Handoff review of Enterprise AEs, week 2027-W04"
-    assert review.body == (
-        "The lowest-rated handoffs of Enterprise AEs, 2027-W04:\n\n"
-        "- Globex platform (Alex AE): 3.0. Thin on promises."
-    )
-
-
 def test_pre_sale_cs_brings_no_csm_when_the_ae_owns_the_account(open_deal):
     deal = open_deal.deal
     deal.amount = Money(60_000, "EUR")

@@ -1,15 +1,20 @@
 """/api/signals: raised, listed, dismissed and converted through the services,
 with the scopes, idempotency keys and schema of the rest of the API."""
 
-import pytest
+import json
+from datetime import date
 
-from bowtie.models import Deal
+import pytest
+from djmoney.money import Money
+
+from bowtie.models import Deal, Notification, WebhookEndpoint, WebhookEvent
 from expansion.api.views import NEEDS_A_PERSON
 from expansion.models import Signal, SignalKind
-from expansion.services import raise_signal
-from handoffs.models import Handoff
+from expansion.services import convert_signal, raise_signal
+from handoffs.api.handoff_views import NEEDS_A_PERSON as HANDOFF_NEEDS_A_PERSON
+from handoffs.models import Handoff, HandoffRating
 from tests.factories import ApiTokenFactory
-from tests.test_expansion_deals import NOW, build_expansion_world
+from tests.test_expansion_deals import NOW, build_expansion_world, convert
 
 READER_KEY = "bt_signal_reader_001"
 WRITER_KEY = "bt_signal_writer_001"
@@ -246,3 +251,227 @@ def test_raised_since_takes_any_iso_offset(client, world):
     # 08:00 at -18:01 is 02:01 the next day in UTC: after the signal.
     assert (far.status_code, far.json()["results"]) == (200, [])
     assert [row["id"] for row in before_year_one.json()["results"]] == [world.signal.pk]
+
+
+# The CS -> Sales handoff on /api/handoffs, through the expansion services
+
+AM_HANDOFF_KEY = "bt_expansion_am_0001"
+CSM_HANDOFF_KEY = "bt_expansion_csm_001"
+AE_HANDOFF_KEY = "bt_expansion_ae_0001"
+INTEGRATION_HANDOFF_KEY = "bt_expansion_int_001"
+
+
+@pytest.fixture
+def handed(world):
+    """An upsell converted by the CSM: its handoff is open with the AM."""
+    conversion = convert(world)
+    world.handoff = conversion.handoff
+    world.deal = conversion.deal
+    scopes = ["handoffs:read", "handoffs:write"]
+    ApiTokenFactory(key=AM_HANDOFF_KEY, scopes=scopes, person=world.am)
+    ApiTokenFactory(key=CSM_HANDOFF_KEY, scopes=scopes, person=world.csm)
+    ApiTokenFactory(key=AE_HANDOFF_KEY, scopes=scopes, person=world.ae)
+    ApiTokenFactory(key=INTEGRATION_HANDOFF_KEY, scopes=scopes)
+    return world
+
+
+def work(client, handoff, action, body=None, key=AM_HANDOFF_KEY, **headers):
+    return post(
+        client, f"/api/handoffs/{handoff.pk}/{action}", body or {}, key, **headers
+    )
+
+
+def test_the_owner_accepts_an_expansion_over_the_api(client, handed):
+    WebhookEndpoint.objects.create(
+        name="CRM", url="https://crm.example/hooks", event_types=["handoff.accepted"]
+    )
+
+    answer = work(client, handed.handoff, "accept")
+
+    assert answer.status_code == 200
+    assert (answer.json()["state"], answer.json()["accepted_at"]) == (
+        "accepted",
+        "2025-03-03T09:00:00Z",
+    )
+    met = {m["key"]: m["met_at"] for m in answer.json()["milestones"]}
+    assert met == {"owner_accepted": "2025-03-03T09:00:00Z", "joint_meeting": None}
+    told = Notification.objects.get(recipient=handed.csm)
+    assert told.subject == "Expansion accepted: Globex: 20 more seats"
+    event = json.loads(WebhookEvent.objects.get(type="handoff.accepted").body)
+    assert (event["data"]["handoff"]["id"], event["data"]["actor"]["id"]) == (
+        handed.handoff.pk,
+        handed.am.pk,
+    )
+
+
+def test_only_a_person_on_the_owners_side_accepts_an_expansion(client, handed):
+    integration = work(client, handed.handoff, "accept", key=INTEGRATION_HANDOFF_KEY)
+    outsider = work(client, handed.handoff, "accept", key=AE_HANDOFF_KEY)
+    accepted = work(client, handed.handoff, "accept")
+    again = work(client, handed.handoff, "accept")
+
+    assert (integration.status_code, integration.json()) == (
+        403,
+        {"detail": HANDOFF_NEEDS_A_PERSON},
+    )
+    # The AE may open neither the handoff nor its deal: as if it were not there.
+    assert outsider.status_code == 404
+    assert accepted.status_code == 200
+    assert (again.status_code, again.json()) == (
+        400,
+        {"non_field_errors": ["This handoff is accepted."]},
+    )
+
+
+def test_the_csm_who_sent_it_sees_it_and_may_not_accept_it(client, handed):
+    answer = work(client, handed.handoff, "accept", key=CSM_HANDOFF_KEY)
+
+    assert (answer.status_code, answer.json()) == (
+        403,
+        {"detail": "Only the expansion owner's side works this handoff."},
+    )
+    assert Handoff.objects.get(pk=handed.handoff.pk).state == "open"
+
+
+def test_an_expansion_goes_back_with_a_reason_and_comes_again(client, handed):
+    unexplained = work(client, handed.handoff, "reject", {"reason": "  "})
+    sent_back = work(
+        client, handed.handoff, "reject", {"reason": "No budget owner named."}
+    )
+    not_the_owner = work(client, handed.handoff, "resubmit")
+    again = work(client, handed.handoff, "resubmit", key=CSM_HANDOFF_KEY)
+
+    assert (unexplained.status_code, unexplained.json()) == (
+        400,
+        {"reason": ["This field may not be blank."]},
+    )
+    assert sent_back.status_code == 200
+    assert (sent_back.json()["state"], sent_back.json()["rejection_reason"]) == (
+        "rejected",
+        "No budget owner named.",
+    )
+    assert Notification.objects.filter(
+        recipient=handed.csm, subject="Expansion sent back: Globex: 20 more seats"
+    ).exists()
+    assert (not_the_owner.status_code, not_the_owner.json()) == (
+        403,
+        {"detail": "Only the CSM who sent it, or their manager, sends it again."},
+    )
+    assert (again.status_code, again.json()["state"]) == (200, "open")
+
+
+def test_an_expansion_takes_no_rating(client, handed):
+    work(client, handed.handoff, "accept")
+
+    answer = work(
+        client,
+        handed.handoff,
+        "rate",
+        dict.fromkeys(
+            [
+                "completeness",
+                "promise_alignment",
+                "sentiment_continuity",
+                "context_transfer",
+                "stakeholder_mapping",
+            ],
+            4,
+        ),
+    )
+
+    assert (answer.status_code, answer.json()) == (
+        400,
+        {
+            "non_field_errors": [
+                "CS → Sales (expansion) handoffs do not take `rate`; they take "
+                "accept, complete, reject, resubmit."
+            ]
+        },
+    )
+    assert not HandoffRating.objects.exists()
+
+
+def test_complete_closes_the_accepted_expansion_won_and_completes_it(client, handed):
+    too_soon = work(client, handed.handoff, "complete", {"stage": "Won"})
+    work(client, handed.handoff, "accept")
+    still_open = work(client, handed.handoff, "complete", {"stage": "Proposal"})
+    foreign = work(client, handed.handoff, "complete", {"stage": "Engaging"})
+    won = work(client, handed.handoff, "complete", {"stage": "won"})
+
+    assert (too_soon.status_code, too_soon.json()) == (
+        400,
+        {"non_field_errors": ["Accept the expansion before moving its deal."]},
+    )
+    assert (still_open.status_code, still_open.json()) == (
+        400,
+        {"stage": ["Proposal is open; complete with a won or lost stage (Won, Lost)."]},
+    )
+    assert foreign.json() == {
+        "stage": [
+            "Upsell has no stage 'Engaging'; its stages are Identified, Proposal, "
+            "Won, Lost."
+        ]
+    }
+    assert won.status_code == 200
+    assert (won.json()["state"], won.json()["closed_at"]) == (
+        "completed",
+        "2025-03-03T09:00:00Z",
+    )
+    deal = Deal.objects.get(pk=handed.deal.pk)
+    assert (deal.stage.name, deal.closed_on) == ("Won", date(2025, 3, 3))
+
+
+def test_a_new_logo_completes_only_through_the_packet_gate(client, handed, world):
+    signal = raise_signal(
+        world.account, SignalKind.NEW_STAKEHOLDER, "api", None, now=NOW
+    )
+    conversion = convert_signal(
+        signal,
+        world.csm,
+        "cross_sell",
+        "Globex: analytics",
+        Money(24_000, "EUR"),
+        affects_existing_unit=False,
+        now=NOW,
+    )
+    work(client, conversion.handoff, "accept")
+
+    answer = work(client, conversion.handoff, "complete", {"stage": "Won"})
+
+    assert answer.status_code == 400
+    body = answer.json()
+    assert body["stage"] == [
+        "Closed Won needs a complete handoff packet; 7 required item(s) missing."
+    ]
+    assert [item["key"] for item in body["missing"]] == [
+        "deal_history",
+        "goals",
+        "stakeholders",
+        "commitments",
+        "risks",
+        "technical_requirements",
+        "timeline",
+    ]
+    assert Handoff.objects.get(pk=conversion.handoff.pk).state == "accepted"
+
+
+def test_an_expansion_action_replays_under_its_idempotency_key(client, handed):
+    first = work(client, handed.handoff, "accept", HTTP_IDEMPOTENCY_KEY="take-it-1")
+    replay = work(client, handed.handoff, "accept", HTTP_IDEMPOTENCY_KEY="take-it-1")
+
+    assert (first.status_code, replay.status_code) == (200, 200)
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert replay.json() == first.json()
+    assert Notification.objects.filter(recipient=handed.csm).count() == 1
+
+
+def test_the_schema_documents_the_expansion_actions(client, db):
+    schema = client.get("/api/schema", HTTP_ACCEPT="application/json").json()
+
+    complete = schema["paths"]["/api/handoffs/{id}/complete/"]["post"]
+    body = complete["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/HandoffCompletion"}
+    assert schema["components"]["schemas"]["HandoffCompletion"]["required"] == ["stage"]
+    assert set(complete["responses"]) >= {"200", "400", "403", "404"}
+    assert "CS -> Sales handoffs only" in complete["description"]
+    assert "handoffs:write" in complete["description"]

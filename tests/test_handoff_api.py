@@ -8,7 +8,8 @@ import time_machine
 from rest_framework.pagination import CursorPagination
 
 from bowtie.models import ApiToken, Notification
-from handoffs.api.handoff_views import NEEDS_A_PERSON, ONLY_RECEIVERS
+from handoffs.api.handoff_actions import ONLY_RECEIVERS
+from handoffs.api.handoff_views import NEEDS_A_PERSON
 from handoffs.clocks import due_milestone_ids, record_breaches
 from handoffs.closing import (
     accept_implementation_handoff,
@@ -314,7 +315,7 @@ def test_rate_stores_the_marks_by_the_acting_person(client, won, head_token):
 
 def test_a_lead_handoff_is_not_worked_here(client, won, head_token):
     handoff = Handoff.objects.create(
-        kind=Handoff.Kind.CS_TO_SALES,
+        kind=Handoff.Kind.LEAD_TO_SALES,
         account=AccountFactory(),
         receiving_team=won.implementation,
         opened_at=NOW,
@@ -323,7 +324,25 @@ def test_a_lead_handoff_is_not_worked_here(client, won, head_token):
     response = post_action(client, handoff, "accept")
 
     assert response.status_code == 400
-    assert list(response.json()) == ["non_field_errors"]
+    assert response.json() == {
+        "non_field_errors": [
+            "Marketing → Sales handoffs are not worked over the API; a lead's "
+            "handoff is worked on the lead."
+        ]
+    }
+    assert Handoff.objects.get(pk=handoff.pk).state == "open"
+
+
+def test_a_handoff_to_implementation_is_not_completed_here(client, won, head_token):
+    response = post_action(client, won.handoff, "complete", {"stage": "Won"})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "non_field_errors": [
+            "Sales → Implementation handoffs do not take `complete`; they take "
+            "accept, rate, reject, resubmit."
+        ]
+    }
 
 
 def test_signed_in_people_see_only_the_handoffs_they_may_open(client, won):

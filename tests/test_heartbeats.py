@@ -160,6 +160,8 @@ def test_status_json_answers_503_when_a_job_is_late(client, db, frozen):
         "send-pending-partner-invitations": "late",
         # Hourly: an hour late is within its grace.
         "weekly-compliance-reports": "ok",
+        "weekly-operating-reviews": "ok",
+        "evaluate-indicators": "ok",
         "delete-expired-idempotency-keys": "ok",
         "sweep-hypercare": "ok",
         "sweep-renewal-actions": "ok",

@@ -152,6 +152,21 @@ def test_a_refusal_is_kept_and_replayed(client, sales_team, writer, frozen):
     assert again["Idempotent-Replayed"] == "true"
 
 
+def test_a_refusal_quoting_a_nul_is_kept_with_the_replacement_character(
+    client, writer, frozen
+):
+    body = {"name": "Globex rollout", "note\x00s": "from the CRM"}
+
+    first = post(client, "/api/deals", body, "nul-1")
+    again = post(client, "/api/deals", body, "nul-1")
+
+    assert (first.status_code, again.status_code) == (400, 400)
+    assert first.json() == {"note\x00s": ["Unknown field."]}
+    # PostgreSQL's JSON keeps no NUL: the kept answer has U+FFFD in its place.
+    assert again.json() == {"note\ufffds": ["Unknown field."]}
+    assert again["Idempotent-Replayed"] == "true"
+
+
 def test_a_server_error_gives_the_key_up_so_a_retry_runs(sales_team, writer, frozen):
     client = Client(raise_request_exception=False)
     real_intake = services.intake_lead

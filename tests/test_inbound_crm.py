@@ -11,7 +11,14 @@ from django.db import connection
 from django.test import Client
 from djmoney.money import Money
 
-from bowtie.models import Deal, InboundCrmDelivery, InboundCrmEndpoint, Notification
+from bowtie.models import (
+    Deal,
+    InboundCrmDelivery,
+    InboundCrmEndpoint,
+    Notification,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from bowtie.signatures import SignatureRefused, signature_header, verify_signature
 from handoffs.closing import save_deal_packet
 from handoffs.models import Handoff
@@ -216,6 +223,32 @@ def test_a_won_update_with_a_complete_packet_closes_once_when_delivered_twice(
     )
     assert recorded.occurred_at == datetime(2027, 1, 31, 9, 59, 30, tzinfo=UTC)
     assert Deal.objects.get(pk=open_deal.deal.pk).stage.name == "Won"
+
+
+def test_a_won_update_is_not_echoed_to_the_crm_that_sent_it(
+    client, endpoint, open_deal
+):
+    save_deal_packet(open_deal.deal, COMPLETE_PACKET)
+    wanted = ["deal.closed_won", "handoff.opened", "renewal.created"]
+    crm = WebhookEndpoint.objects.create(
+        name="HubSpot EU",
+        url="https://crm.example/bowtie",
+        event_types=wanted,
+        crm_source=endpoint,
+    )
+    finance = WebhookEndpoint.objects.create(
+        name="Finance", url="https://finance.example/bowtie", event_types=wanted
+    )
+
+    post(client, delivery(stage="Won"))
+
+    sent = WebhookDelivery.objects.values_list("endpoint", "event__type")
+    assert sorted(sent) == [
+        (finance.pk, "deal.closed_won"),
+        (finance.pk, "handoff.opened"),
+        (finance.pk, "renewal.created"),
+    ]
+    assert not crm.deliveries.exists()
 
 
 def test_a_duplicate_delivery_changes_nothing_even_with_other_values(

@@ -6,11 +6,14 @@ own metrics have their exact values asserted in their own test files.
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.urls import reverse
+from django.utils import timezone
 
-from bowtie import measurement
+from bowtie import definitions, measurement
 from bowtie.aggregates import DaysBetween, Median, Percentile, SecondsBetween
 from bowtie.dashboard_forms import ScopeForm
 from bowtie.measurement import Scope, Target
@@ -113,27 +116,41 @@ def test_set_target_is_kept_and_read_back(db):
 
 
 def test_set_target_refuses_bad_bounds_naming_the_field(db):
+    admin = PersonFactory(role=Person.Role.REVOPS_ADMIN)
+
     with pytest.raises(TargetRefused) as refused:
-        set_target("mql_to_sql_conversion", "forty", "10", None, NOW)
+        set_target("mql_to_sql_conversion", "forty", "10", admin, NOW)
     assert refused.value.errors == {"minimum": "'forty' is not a number."}
 
     with pytest.raises(TargetRefused) as refused:
-        set_target("mql_to_sql_conversion", "40", "10", None, NOW)
+        set_target("mql_to_sql_conversion", "40", "10", admin, NOW)
     assert refused.value.errors == {"maximum": "The most must not be below the least."}
 
     with pytest.raises(TargetRefused) as refused:
-        set_target("no_such_metric", "1", "", None, NOW)
+        set_target("no_such_metric", "1", "", admin, NOW)
     assert refused.value.errors == {"metric": "No metric is called 'no_such_metric'."}
     assert not MetricTarget.objects.exists()
 
 
 def test_empty_bounds_bring_back_the_default(db):
-    set_target("mql_to_sql_conversion", "20", "", None, NOW)
+    admin = PersonFactory(role=Person.Role.REVOPS_ADMIN)
+    set_target("mql_to_sql_conversion", "20", "", admin, NOW)
 
-    set_target("mql_to_sql_conversion", "", "", None, NOW)
+    set_target("mql_to_sql_conversion", "", "", admin, NOW)
 
     metric = measurement.metric("mql_to_sql_conversion")
     assert targets_for([metric])[metric.key] == metric.target
+
+
+@pytest.mark.parametrize("role", [Person.Role.MANAGER, Person.Role.MARKETING_OPS])
+def test_only_an_active_revops_admin_sets_a_target_on_any_path(db, role):
+    inactive_admin = PersonFactory(role=Person.Role.REVOPS_ADMIN, is_active=False)
+
+    for person in (PersonFactory(role=role), inactive_admin, None):
+        with pytest.raises(PermissionDenied):
+            set_target("mql_to_sql_conversion", "1", "2", person, NOW)
+
+    assert not MetricTarget.objects.exists()
 
 
 def test_scope_form_refuses_half_a_period_and_a_backwards_one(db):
@@ -232,3 +249,50 @@ def test_only_revops_changes_targets(client, db):
     )
 
     assert not MetricTarget.objects.exists()
+
+
+def test_readme_names_every_registered_metric():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## The bow-tie dashboard and its alerts")[1].split("\n## ")[
+        0
+    ]
+
+    missing = [
+        metric.key
+        for metric in measurement.metrics()
+        if f"`{metric.key}`" not in section
+    ]
+
+    assert missing == []
+    assert len(measurement.metrics()) == 14
+
+
+def test_readme_prints_each_definition_as_the_registry_has_it():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+    start = readme.index(definitions.START)
+    end = readme.index(definitions.END) + len(definitions.END) + 1
+
+    assert readme[start:end] == definitions.definitions_markdown()
+
+
+def test_a_manager_gets_no_other_teams_records_by_naming_that_team(client, db):
+    mine, other = TeamFactory(name="Mine"), TeamFactory(name="Other")
+    manager = PersonFactory(role=Person.Role.MANAGER, team=mine)
+    received_at = timezone.now() - timedelta(days=1)
+    LeadFactory(
+        first_name="Ours", team=mine, status="qualified", received_at=received_at
+    )
+    LeadFactory(
+        first_name="Theirs", team=other, status="qualified", received_at=received_at
+    )
+    sign_in(client, manager)
+    url = reverse("metric-records", args=["mql_to_sql_conversion"])
+
+    page = client.get(url, {"team": other.pk}).content.decode()
+    export = b"".join(
+        client.get(url, {"team": other.pk, "format": "csv"}).streaming_content
+    ).decode()
+
+    assert "Ours" in page and "Theirs" not in page
+    assert "Ours" in export and "Theirs" not in export

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from bowtie import webhooks
 from bowtie.models import (
+    InboundCrmEndpoint,
     Notification,
     WebhookDelivery,
     WebhookEndpoint,
@@ -509,6 +510,49 @@ def test_nothing_is_published_when_the_transaction_rolls_back(
     assert callbacks == []
     assert WebhookEvent.objects.count() == WebhookDelivery.objects.count() == 0
     assert receiver.requests == []
+
+
+def test_a_keyed_event_has_a_stable_id_and_is_recorded_once(
+    endpoint, receiver, frozen, django_capture_on_commit_callbacks
+):
+    data = {"renewal": {"id": 9}}
+    endpoint.event_types = ["renewal.due"]
+    endpoint.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = webhooks.publish("renewal.due", data, NOW, key="renewal:9")
+        again = webhooks.publish("renewal.due", data, NOW, key="renewal:9")
+        other = webhooks.publish("renewal.due", data, NOW, key="renewal:10")
+
+    (event_id,) = {delivery.event_id for delivery in first}
+    assert event_id == uuid.UUID("824d3f9c-ab0a-5b64-ac2c-0cc51efaa30d")
+    assert event_id == webhooks.event_id_for("renewal.due", "renewal:9")
+    assert (len(first), again, len(other)) == (1, [], 1)
+    assert WebhookEvent.objects.filter(type="renewal.due").count() == 2
+    assert receiver.event_ids == [str(event_id), str(other[0].event_id)]
+
+
+def test_changes_from_a_crm_skip_only_that_crms_endpoints(db, frozen):
+    crm = InboundCrmEndpoint.objects.create(name="CRM", slug="crm")
+    other_crm = InboundCrmEndpoint.objects.create(name="ERP", slug="erp")
+    own = endpoint_for("deal.closed_won", name="CRM's own", crm_source=crm)
+    erp = endpoint_for("deal.closed_won", name="ERP's", crm_source=other_crm)
+    plain = endpoint_for("deal.closed_won", name="Warehouse")
+
+    with webhooks.changes_from(crm):
+        from_crm = webhooks.publish("deal.closed_won", {"deal": {"id": 7}}, NOW)
+    from_bowtie = webhooks.publish("deal.closed_won", {"deal": {"id": 8}}, NOW)
+
+    assert sorted(delivery.endpoint.name for delivery in from_crm) == [
+        erp.name,
+        plain.name,
+    ]
+    assert sorted(delivery.endpoint.name for delivery in from_bowtie) == [
+        own.name,
+        erp.name,
+        plain.name,
+    ]
+    assert webhooks.applying_from.get() is None
 
 
 def test_an_endpoint_that_does_not_want_an_event_gets_no_delivery(

@@ -109,6 +109,7 @@ STRINGS = {
     "key": lambda side: "tasks_work",
     "slug": lambda side: side.partner.slug,
     "app_label": lambda side: "partners",
+    "handoff": lambda side: "lead_to_sales",
 }
 # Where nothing better is known: a row id on vendor and admin routes, which
 # must be closed whatever the id; text for the admin's catch-all and tokens.

@@ -6,6 +6,7 @@ The deal closes won on 31 January 2027 for 12 months, so its term ends on
 T-90) and the owner's task on 1 November 2027 (T-90).
 """
 
+import json
 import threading
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -16,6 +17,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from djmoney.money import Money
 
+from bowtie import webhooks
 from bowtie.models import (
     Deal,
     Delivery,
@@ -26,7 +28,11 @@ from bowtie.models import (
     Stage,
     Subscription,
     SupportTicket,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
 )
+from bowtie.webhooks import event_id_for
 from expansion import tasks
 from expansion.models import RenewalAction
 from expansion.renewal_actions import (
@@ -304,6 +310,54 @@ def test_an_action_done_before_its_day_never_fires(renewal):
     assert counts["fired"] == 1
     task.refresh_from_db()
     assert (task.done_at, task.fired_at) == (at(PLAY_DAY), None)
+
+
+def test_the_owner_task_firing_tells_the_crms_once_that_the_renewal_is_due(
+    renewal, monkeypatch, django_capture_on_commit_callbacks
+):
+    WebhookEndpoint.objects.create(
+        name="CRM", url="https://crm.example/hooks", event_types=["renewal.due"]
+    )
+    queued = []
+    monkeypatch.setattr(webhooks, "enqueue", queued.extend)
+    sweep_renewal_actions(at(PLAY_DAY))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep_renewal_actions(at(TASK_DAY))
+        # Inside the sweep's transactions only: nothing is queued before commit.
+        waiting = list(queued)
+    sweep_renewal_actions(at(TASK_DAY, 5))
+    fire_renewal_action(
+        RenewalAction.objects.get(kind="owner_task").pk, TASK_DAY, at(TASK_DAY, 6)
+    )
+
+    [event] = WebhookEvent.objects.filter(type="renewal.due")
+    assert event.pk == event_id_for("renewal.due", f"renewal:{renewal.pk}")
+    assert event.occurred_at == at(TASK_DAY)
+    data = json.loads(event.body)["data"]
+    assert (data["renewal"]["id"], data["renews_id"]) == (renewal.pk, renewal.renews_id)
+    assert (data["due_on"], data["term_ends_on"]) == ("2027-11-01", "2028-01-30")
+    assert data["owner"] == {
+        "id": renewal.owner.pk,
+        "name": renewal.owner.full_name,
+        "email": renewal.owner.email,
+    }
+    delivery = WebhookDelivery.objects.get(event=event)
+    assert waiting == []
+    assert queued == [(delivery.pk, at(TASK_DAY))]
+
+
+def test_a_renewal_settled_before_t90_sends_no_renewal_due(renewal):
+    WebhookEndpoint.objects.create(
+        name="CRM", url="https://crm.example/hooks", event_types=["renewal.due"]
+    )
+    sweep_renewal_actions(CLOSED_AT)
+    task = RenewalAction.objects.get(kind="owner_task")
+    complete_renewal_action(task, renewal.owner, now=at(PLAY_DAY))
+
+    sweep_renewal_actions(at(TASK_DAY))
+
+    assert not WebhookEvent.objects.filter(type="renewal.due").exists()
 
 
 def test_a_renewal_won_opens_the_next_term_s_renewal_once(renewal):

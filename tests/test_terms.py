@@ -1,10 +1,10 @@
 """Contract terms end and renew on the right day at month ends and leap years."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
-from bowtie.terms import renewal_on, term_ends_on
+from bowtie.terms import first_start_in_force, renewal_on, term_ends_on
 
 
 @pytest.mark.parametrize(
@@ -34,3 +34,14 @@ def test_term_renews_and_ends_on_the_right_day(starts_on, months, renews_on, end
 def test_a_term_of_no_months_is_refused():
     with pytest.raises(ValueError, match="at least one month"):
         renewal_on(date(2027, 1, 1), 0)
+
+
+@pytest.mark.parametrize("months", [1, 2, 6, 11, 12, 13, 24, 36])
+def test_first_start_in_force_is_the_first_whose_term_covers_the_day(months):
+    days = [date(2027, 1, 1) + timedelta(days=offset) for offset in range(800)]
+
+    firsts = {day: first_start_in_force(day, months) for day in days}
+
+    for day, first in firsts.items():
+        assert term_ends_on(first, months) >= day
+        assert term_ends_on(first - timedelta(days=1), months) < day

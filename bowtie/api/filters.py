@@ -34,7 +34,7 @@ class ContactFilterSet(UpdatedSinceFilterSet):
 
     class Meta:
         model = Contact
-        fields = ["account", "email", "country"]
+        fields = ["account", "email", "country", "external_id"]
 
 
 class PersonFilterSet(UpdatedSinceFilterSet):

@@ -89,6 +89,9 @@ def idempotent(action):
         record_answer(claim.row, response, timezone.now())
         return response
 
+    # Read by the schema (bowtie.api.schema), which documents the header on
+    # exactly the operations that honour it.
+    run.is_idempotent = True
     return run
 
 
@@ -216,7 +219,7 @@ def record_answer(row: IdempotencyKey, response, now: datetime) -> None:
     # Stored as the client reads it: what the renderer makes of the data.
     body = None
     if response.data is not None:
-        body = json.loads(JSONRenderer().render(response.data))
+        body = without_nul(json.loads(JSONRenderer().render(response.data)))
     kept = (
         same_claim(row)
         .filter(response_status__isnull=True)
@@ -228,6 +231,21 @@ def record_answer(row: IdempotencyKey, response, now: datetime) -> None:
     )
     if not kept:
         logger.warning("idempotency key %s was taken over before it answered", row.pk)
+
+
+def without_nul(value):
+    """The answer with each NUL character as U+FFFD, the replacement character.
+
+    PostgreSQL's JSON keeps no NUL, and a refusal may quote one the request
+    sent (an unknown field's name); the replay shows the replacement there.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {without_nul(name): without_nul(item) for name, item in value.items()}
+    return value
 
 
 def give_up_key(row: IdempotencyKey) -> None:

@@ -5,14 +5,18 @@ the small objects that serializers build by hand (an owner as id, name and
 e-mail), so that generated clients get types instead of strings. And the
 refusals every operation may answer with, so that a client, and the contract
 test that holds the API to its schema, know a 400 or a 404 is part of it.
+Every write that honours `Idempotency-Key` (`bowtie.api.idempotency`) says
+so, with the 409 and 422 the key may bring.
 """
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import serializers
+
+from bowtie.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 
 
 class ApiTokenScheme(OpenApiAuthenticationExtension):
@@ -52,6 +56,26 @@ NOT_FOUND = OpenApiResponse(
 INVALID_CURSOR = OpenApiResponse(
     ApiErrorSerializer, description="The `cursor` is not one this list gave out."
 )
+IDEMPOTENCY_KEY = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="A key of the caller's own, up to 255 printable ASCII "
+    "characters: a repeat of the request with it within 24 hours replays the "
+    "first answer, marked `Idempotent-Replayed: true`, and changes nothing.",
+)
+IDEMPOTENT_REFUSALS = {
+    "409": OpenApiResponse(
+        ApiErrorSerializer,
+        description="A request with this Idempotency-Key is still running; "
+        "send it again in a moment.",
+    ),
+    "422": OpenApiResponse(
+        OpenApiTypes.OBJECT,
+        description="This Idempotency-Key was first sent with another request.",
+    ),
+}
 
 
 class ScopedAutoSchema(AutoSchema):
@@ -59,9 +83,22 @@ class ScopedAutoSchema(AutoSchema):
 
     Its answers list the refusals besides its own: 401, 403 and 429 for all,
     400 where it reads a body or filters, 404 where it names a row or pages
-    by cursor. An answer
-    an operation declares itself with `extend_schema` takes precedence.
+    by cursor, 409 and 422 where it takes an Idempotency-Key (a parameter it
+    lists too). An answer an operation declares itself with `extend_schema`
+    takes precedence.
     """
+
+    def is_idempotent(self) -> bool:
+        """Whether this operation's handler honours `Idempotency-Key`."""
+        name = getattr(self.view, "action", None) or self.method.lower()
+        handler = getattr(self.view, name, None)
+        return getattr(handler, "is_idempotent", False)
+
+    def get_override_parameters(self):
+        parameters = super().get_override_parameters()
+        if self.is_idempotent():
+            parameters = [*parameters, IDEMPOTENCY_KEY]
+        return parameters
 
     def get_description(self):
         description = super().get_description()
@@ -83,6 +120,8 @@ class ScopedAutoSchema(AutoSchema):
             refusals["404"] = NOT_FOUND
         elif self._is_list_view() and getattr(self.view, "pagination_class", None):
             refusals["404"] = INVALID_CURSOR
+        if self.is_idempotent():
+            refusals |= IDEMPOTENT_REFUSALS
 
         for code, refusal in refusals.items():
             if code not in responses:

@@ -69,6 +69,7 @@ class ContactSerializer(serializers.ModelSerializer):
             "job_title",
             "phone",
             "country",
+            "external_id",
             "created_at",
             "updated_at",
         ]

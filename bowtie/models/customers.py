@@ -109,6 +109,8 @@ class Contact(models.Model):
     job_title = models.CharField(max_length=150, blank=True)
     phone = models.CharField(max_length=40, blank=True)
     country = models.CharField(max_length=2, blank=True)
+    # The id the CRM knows the contact by, as an account keeps its own.
+    external_id = models.CharField(max_length=100, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 

@@ -74,6 +74,22 @@ class InboundCrmDelivery(models.Model):
         on_delete=models.SET_NULL,
         related_name="inbound_crm_deliveries",
     )
+    # Or the account or contact it changed: the order of later updates is
+    # read from these, field by field, as it is for deals.
+    account = models.ForeignKey(
+        "bowtie.Account",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbound_crm_deliveries",
+    )
+    contact = models.ForeignKey(
+        "bowtie.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbound_crm_deliveries",
+    )
 
     class Meta:
         ordering = ["-received_at"]

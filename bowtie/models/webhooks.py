@@ -30,6 +30,10 @@ class EventType(models.TextChoices):
     MILESTONE_MET = "milestone.met", "A handoff clock stopped: the work was done"
     DEAL_CLOSED_WON = "deal.closed_won", "A deal closed won"
     RENEWAL_CREATED = "renewal.created", "A won deal's renewal was opened"
+    RENEWAL_DUE = (
+        "renewal.due",
+        "A renewal reached T-90: its owner's renewal task fired, once",
+    )
     EXPANSION_CREATED = "expansion.created", "An expansion opportunity was opened"
     ENGAGEMENT_MILESTONE_LOGGED = (
         "engagement.milestone_logged",
@@ -73,6 +77,16 @@ class WebhookEndpoint(models.Model):
     )
     is_active = models.BooleanField(
         default=True, help_text="An inactive endpoint is sent nothing new."
+    )
+    crm_source = models.ForeignKey(
+        "bowtie.InboundCrmEndpoint",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="webhook_endpoints",
+        verbose_name="CRM source",
+        help_text="The inbound CRM endpoint of the same CRM, if it sends changes "
+        "too: what it changes is not sent back here.",
     )
     created_by = models.ForeignKey(
         "bowtie.Person",

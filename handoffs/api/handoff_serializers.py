@@ -2,8 +2,8 @@
 
 A handoff comes whole: its packet, clocks, participants, tasks and rating,
 so that a sync reads one handoff in one request. Related rows are ids. The
-two input serializers check the bodies of the actions before the services
-take them; the services check the rules.
+input serializers check the bodies of the actions before the services take
+them; the services check the rules.
 """
 
 from rest_framework import serializers
@@ -81,6 +81,13 @@ class HandoffRatingSerializer(serializers.ModelSerializer):
 class HandoffRejectionSerializer(serializers.Serializer):
     reason = serializers.CharField(
         help_text="What is missing or wrong; the AE reads it."
+    )
+
+
+class HandoffCompletionSerializer(serializers.Serializer):
+    stage = serializers.CharField(
+        help_text="The won or lost stage of the deal's pipeline, by its id or "
+        "its name in any case."
     )
 
 

@@ -1,11 +1,16 @@
 """/api/handoffs, /api/milestones and /api/packet-templates.
 
-Handoffs are read with `handoffs:read`; `accept`, `reject`, `resubmit` and
-`rate` take `handoffs:write` and go through the services of
-`handoffs.closing`, so an action over the API checks, clocks and tells
-exactly what the same button on the handoff page does. They work a won
-deal's handoff to implementation and an implementation's to customer
-success.
+Handoffs are read with `handoffs:read`; `accept`, `reject`, `resubmit`,
+`rate` and `complete` take `handoffs:write` and go through the services
+the kind of handoff is worked with in the browser, so an action over the
+API checks, clocks and tells exactly what the same button does there: a
+won deal's handoff to implementation and an implementation's to customer
+success are those of `handoffs.closing` (their handoff page), a CS -> Sales
+handoff those of `expansion.services` (its expansion page). Which service
+each kind's action calls is `handoffs.api.handoff_actions`, where the
+expansion app registers its kind: this app cannot import that one, which
+builds on it. An action a kind does not take answers 400 saying which it
+takes; a lead's handoff takes none, as it is worked on the lead.
 
 Those services take the person who acts, and so does the API: a signed-in
 person, or a token issued for one person (`ApiToken.person`). A token of an
@@ -28,29 +33,21 @@ from rest_framework.response import Response
 
 from bowtie.api.idempotency import idempotent
 from bowtie.api.viewsets import ResourceViewSet, acting_person
+from handoffs.api.handoff_actions import actions_of, not_taken
 from handoffs.api.handoff_filters import (
     HandoffFilterSet,
     MilestoneFilterSet,
     PacketTemplateFilterSet,
 )
 from handoffs.api.handoff_serializers import (
+    HandoffCompletionSerializer,
     HandoffRatingSerializer,
     HandoffRejectionSerializer,
     HandoffSerializer,
     MilestoneSerializer,
     PacketTemplateSerializer,
 )
-from handoffs.closing import (
-    FLOWS,
-    PacketIncomplete,
-    RatingRefused,
-    accept_implementation_handoff,
-    can_resubmit,
-    can_work_received_handoff,
-    rate_handoff,
-    reject_implementation_handoff,
-    resubmit_implementation_handoff,
-)
+from handoffs.closing import PacketIncomplete, RatingRefused
 from handoffs.models import (
     Handoff,
     HandoffParticipant,
@@ -64,21 +61,13 @@ from handoffs.services import ActionRefused
 NEEDS_A_PERSON = (
     "This action is taken as a person: sign in, or use a token issued for one."
 )
-ONLY_RECEIVERS = "Only the receiving team works this handoff."
-# TODO(api): the sales -> implementation and implementation -> CS kinds have
-# these services; a lead's handoff is worked on the lead. The CS -> Sales kind
-# is worked on its expansion page (expansion.services accept_expansion and
-# the rest); route it to those when a CRM works expansion handoffs over the API.
-OTHER_KIND = (
-    "Only handoffs to implementation and to customer success take these "
-    "actions; a lead's handoff is worked on the lead."
-)
 
 ACTION_ANSWERS = {
     200: HandoffSerializer,
     400: OpenApiResponse(
-        description="Refused: reasons by field or in `non_field_errors`; for an "
-        "incomplete packet, the `missing` items by key and text. Nothing changed."
+        description="Refused: reasons by field or in `non_field_errors` (an "
+        "action this kind does not take among them); for an incomplete packet, "
+        "the `missing` items by key and text. Nothing changed."
     ),
     403: OpenApiResponse(
         description="Not taken as a person, or by one who may not take it."
@@ -123,85 +112,120 @@ class HandoffViewSet(ListModelMixin, RetrieveModelMixin, ResourceViewSet):
     @action(detail=True, methods=["post"])
     @idempotent
     def accept(self, request, pk=None):
-        """Take the handoff: its acceptance clock (AE briefing, CS accepted) stops."""
-        handoff, actor = self.get_handoff_to_work(can_work_received_handoff)
-        return self.answer_after(accept_implementation_handoff, handoff, actor)
+        """Take the handoff: its acceptance clock stops.
+
+        AE briefing for a won deal's handoff, CS accepted for customer
+        success's, the owner's 48 hours for an expansion (CS -> Sales).
+        """
+        return self.work("accept")
 
     @extend_schema(request=HandoffRejectionSerializer, responses=ACTION_ANSWERS)
     @action(detail=True, methods=["post"])
     @idempotent
     def reject(self, request, pk=None):
-        """Send the handoff back to its sender with a reason; their clock starts."""
-        handoff, actor = self.get_handoff_to_work(can_work_received_handoff)
+        """Send the handoff back to its sender with a reason.
+
+        The receivers' clocks end; the sender's start, where the kind has
+        them. An expansion goes back to the CSM.
+        """
         body = HandoffRejectionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
 
-        reason = body.validated_data["reason"]
-        return self.answer_after(reject_implementation_handoff, handoff, actor, reason)
+        return self.work("reject", body.validated_data["reason"])
 
     @extend_schema(request=None, responses=ACTION_ANSWERS)
     @action(detail=True, methods=["post"])
     @idempotent
     def resubmit(self, request, pk=None):
-        """Send a handoff that was sent back again, its packet now complete."""
-        handoff, actor = self.get_handoff_to_work(can_resubmit, only_sender=True)
-        return self.answer_after(resubmit_implementation_handoff, handoff, actor)
+        """Send a handoff that was sent back again.
+
+        Its packet complete this time; an expansion with a fresh CSM brief.
+        Taken by the sender's side.
+        """
+        return self.work("resubmit")
 
     @extend_schema(request=HandoffRatingSerializer, responses=ACTION_ANSWERS)
     @action(detail=True, methods=["post"])
     @idempotent
     def rate(self, request, pk=None):
-        """Mark an accepted handoff 1-5 on each count; a new rating replaces it."""
-        handoff, actor = self.get_handoff_to_work(can_work_received_handoff)
+        """Mark an accepted handoff 1-5 on each count; a new rating replaces it.
+
+        Handoffs to implementation and to customer success; an expansion
+        takes no rating.
+        """
         body = HandoffRatingSerializer(data=request.data)
         body.is_valid(raise_exception=True)
 
         marks = dict(body.validated_data)
         comment = marks.pop("comment")
-        return self.answer_after(rate_handoff, handoff, actor, marks, comment)
+        return self.work("rate", marks, comment)
 
-    def get_handoff_to_work(self, may_act, only_sender=False):
-        """The handoff and its actor, or the status that says why not: 404
-        for a handoff they cannot see, 403 for one they may not work."""
+    @extend_schema(request=HandoffCompletionSerializer, responses=ACTION_ANSWERS)
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def complete(self, request, pk=None):
+        """Close an accepted expansion's deal won or lost; the handoff completes.
+
+        CS -> Sales handoffs only, by the deal's owner or their manager. A
+        new-logo deal is won only through the packet gate (`missing` names
+        what it lacks). Other handoffs complete when the work they hand over
+        is done.
+        """
+        body = HandoffCompletionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+
+        return self.work("complete", body.validated_data["stage"])
+
+    def work(self, name: str, *values):
+        """Take the action `name` through the service of the handoff's kind.
+
+        404 for a handoff the caller cannot see, 403 for one they may not
+        work, 400 for an action the kind does not take or one the rules
+        refuse; otherwise the handoff as it now is.
+        """
         handoff = self.get_object()
         actor = acting_person(self.request)
         if actor is None:
             raise PermissionDenied(NEEDS_A_PERSON)
-        if handoff.kind not in FLOWS:
-            raise ValidationError({"non_field_errors": [OTHER_KIND]})
+        kind = actions_of(handoff.kind)
+        taken = kind.actions.get(name) if kind is not None else None
+        if taken is None:
+            raise ValidationError({"non_field_errors": [not_taken(handoff, name)]})
         # The service asks again under the handoff's lock; asked here first,
         # the answer is a 403 rather than a refusal of the request itself.
-        if not may_act(handoff, actor):
-            raise PermissionDenied(
-                FLOWS[handoff.kind].only_sender if only_sender else ONLY_RECEIVERS
-            )
-        return handoff, actor
+        if not taken.may_act(handoff, actor):
+            raise PermissionDenied(taken.only)
 
-    def answer_after(self, service, handoff, actor, *args):
-        """Call the service; answer the handoff as it now is, or a 400.
-
-        400 for every refusal, as the deals API does: the state it names
-        (already accepted, the packet incomplete) is in the message.
-        """
         try:
-            service(handoff, actor, *args)
+            taken.service(handoff, actor, *values)
         except PacketIncomplete as refused:
-            missing = [
-                {"key": item.key, "text": item.text}
-                for item in refused.assessment.missing
-            ]
-            body = {"non_field_errors": [str(refused)], "missing": missing}
-            return Response(body, status=status.HTTP_400_BAD_REQUEST)
-        except RatingRefused as refused:
-            raise ValidationError(
-                {name: [text] for name, text in refused.errors.items()}
-            ) from None
+            return packet_refusal(refused)
         except ActionRefused as refused:
-            raise ValidationError({"non_field_errors": [str(refused)]}) from None
+            raise (kind.answer_refusal or field_refusal)(refused) from None
 
         # Read back past the visibility filter, as the deals API does.
         handoff = handoffs_for_api(Handoff.objects.filter(pk=handoff.pk)).get()
         return Response(self.get_serializer(handoff).data)
+
+
+def packet_refusal(refused: PacketIncomplete) -> Response:
+    """The 400 of an incomplete packet: the reason and each missing item."""
+    missing = [
+        {"key": item.key, "text": item.text} for item in refused.assessment.missing
+    ]
+    body = {"non_field_errors": [str(refused)], "missing": missing}
+    return Response(body, status=status.HTTP_400_BAD_REQUEST)
+
+
+def field_refusal(refused: ActionRefused) -> ValidationError:
+    """A refusal by the rules as a 400, as the deals API answers one.
+
+    Bad marks by field; otherwise the state it names (already accepted, not
+    yet accepted) in `non_field_errors`.
+    """
+    if isinstance(refused, RatingRefused):
+        return ValidationError({name: [text] for name, text in refused.errors.items()})
+    return ValidationError({"non_field_errors": [str(refused)]})
 
 
 class MilestoneViewSet(ListModelMixin, RetrieveModelMixin, ResourceViewSet):

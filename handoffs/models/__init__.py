@@ -1,4 +1,9 @@
-from handoffs.models.configuration import ImportMapping, RoutingRule, ScoringModel
+from handoffs.models.configuration import (
+    ConfigurationVersion,
+    ImportMapping,
+    RoutingRule,
+    ScoringModel,
+)
 from handoffs.models.escalation import EscalationRule, LadderStep
 from handoffs.models.handoff import ClockType, Handoff, Milestone, OwedBy, SlaPolicy
 from handoffs.models.leads import IntakeChannel, Lead, LeadType, RoutingDecision, Touch
@@ -12,6 +17,7 @@ from handoffs.models.packets import (
 
 __all__ = [
     "ClockType",
+    "ConfigurationVersion",
     "EscalationRule",
     "Handoff",
     "HandoffParticipant",

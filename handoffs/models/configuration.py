@@ -106,3 +106,17 @@ class ImportMapping(models.Model):
 
     def __str__(self):
         return self.source
+
+
+class ConfigurationVersion(models.Model):
+    """The token of the configuration intake keeps in memory: one row or none.
+
+    Only database triggers write it (migration 0029), in the transaction of
+    any change to a table `handoffs.configuration_cache` keeps; the app adds
+    the row when there is none yet.
+    """
+
+    token = models.CharField(max_length=36)
+
+    def __str__(self):
+        return self.token

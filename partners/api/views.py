@@ -32,7 +32,6 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.plumbing import build_bearer_security_scheme_object
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
@@ -48,7 +47,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from bowtie.api.authentication import ApiTokenAuthentication
-from bowtie.api.idempotency import HEADER, idempotent
+from bowtie.api.idempotency import idempotent
 from bowtie.api.schema import ApiErrorSerializer, ScopedAutoSchema
 from bowtie.api.viewsets import ResourceViewSet
 from bowtie.models import ApiToken
@@ -224,25 +223,6 @@ KEY = OpenApiParameter(
     enum=ReadinessCondition.Key.values,
     description="Which readiness condition.",
 )
-IDEMPOTENCY_KEY = OpenApiParameter(
-    HEADER,
-    str,
-    OpenApiParameter.HEADER,
-    required=False,
-    description="A key of the caller's own: a repeat of the request with it "
-    "replays the first answer, marked `Idempotent-Replayed: true`.",
-)
-WRITE_ANSWERS = {
-    "409": OpenApiResponse(
-        ApiErrorSerializer,
-        description="A request with this Idempotency-Key is still running; "
-        "send it again in a moment.",
-    ),
-    "422": OpenApiResponse(
-        OpenApiTypes.OBJECT,
-        description="This Idempotency-Key was first sent with another request.",
-    ),
-}
 
 
 class PartnerViewSet(ResourceViewSet):
@@ -307,9 +287,8 @@ class EngagementViewSet(ListModelMixin, RetrieveModelMixin, PartnerViewSet):
         return Response(cs_packet_answer(self.get_object()))
 
     @extend_schema(
-        parameters=[IDEMPOTENCY_KEY],
         request=CsPacketChangeSerializer,
-        responses={200: CsPacketSerializer, **WRITE_ANSWERS},
+        responses={200: CsPacketSerializer},
     )
     @cs_packet.mapping.put
     @idempotent
@@ -334,11 +313,9 @@ class EngagementViewSet(ListModelMixin, RetrieveModelMixin, PartnerViewSet):
         return Response(cs_packet_answer(self.get_object()))
 
     @extend_schema(
-        parameters=[IDEMPOTENCY_KEY],
         request=None,
         responses={
             200: CsPacketSerializer,
-            **WRITE_ANSWERS,
             "409": OpenApiResponse(
                 PacketRefusalSerializer,
                 description="Not handed over: `missing` names the CS packet's "
@@ -421,11 +398,10 @@ class MilestoneViewSet(ListModelMixin, RetrieveModelMixin, EngagementPartViewSet
         return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(
-        parameters=[KIND, IDEMPOTENCY_KEY],
+        parameters=[KIND],
         request=MilestoneChangeSerializer,
         responses={
             200: ImplementationMilestoneSerializer,
-            **WRITE_ANSWERS,
             "409": OpenApiResponse(
                 ReadinessRefusalSerializer,
                 description="Go-live refused: `readiness` names the conditions "
@@ -478,9 +454,9 @@ class ReadinessViewSet(ListModelMixin, RetrieveModelMixin, EngagementPartViewSet
         return super().retrieve(request, *args, **kwargs)
 
     @extend_schema(
-        parameters=[KEY, IDEMPOTENCY_KEY],
+        parameters=[KEY],
         request=ReadinessChangeSerializer,
-        responses={200: ReadinessConditionSerializer, **WRITE_ANSWERS},
+        responses={200: ReadinessConditionSerializer},
     )
     @idempotent
     def partial_update(self, request, *args, **kwargs):
@@ -518,8 +494,7 @@ class CommentViewSet(ListModelMixin, EngagementPartViewSet):
         return self.engagement.comments.all()
 
     @extend_schema(
-        parameters=[IDEMPOTENCY_KEY],
-        responses={201: EngagementCommentSerializer, **WRITE_ANSWERS},
+        responses={201: EngagementCommentSerializer},
     )
     @idempotent
     def create(self, request, *args, **kwargs):
