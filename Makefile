@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 # Python 3.12 or newer: the first that answers, from PATH or pyenv's folders.
+# Where `make run` serves the portal.
+BIND ?= 127.0.0.1:8000
+
 PYTHON ?= $(shell for candidate in python3.13 python3.12 python3 \
 	$$(ls -d $$HOME/.pyenv/versions/3.1[2-9]*/bin/python3 2>/dev/null) \
 	$$(ls /usr/bin/python3.1[2-9] /usr/local/bin/python3.1[2-9] 2>/dev/null); do \
@@ -25,7 +28,7 @@ run: $(BIN)/.installed
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py collectstatic --no-input -v 0
-	$(BIN)/python manage.py runportal
+	$(BIN)/python manage.py runportal --bind $(BIND)
 
 test: $(BIN)/.installed
 	$(BIN)/python manage.py makemigrations --check --dry-run -v 0

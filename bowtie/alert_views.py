@@ -20,7 +20,7 @@ from bowtie.indicators import (
     unit_suffix,
     update_indicator,
 )
-from bowtie.models import Indicator, Person
+from bowtie.models import Indicator, JobHeartbeat, Person
 
 RESOLVED_SHOWN = 50
 CHANGES_SHOWN = 20
@@ -48,6 +48,9 @@ def alert_list(request, person):
                 )[:RESOLVED_SHOWN]
             ],
             "may_edit": person.role == Person.Role.REVOPS_ADMIN,
+            "last_evaluated_at": JobHeartbeat.objects.filter(name="evaluate-indicators")
+            .values_list("last_succeeded_at", flat=True)
+            .first(),
         },
     )
 

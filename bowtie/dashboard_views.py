@@ -5,6 +5,7 @@ definitions of every number; and the targets RevOps edits.
 """
 
 import csv
+from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -17,10 +18,11 @@ from bowtie import measurement
 from bowtie.access import person_required
 from bowtie.dashboard import read_metric, read_sections
 from bowtie.dashboard_forms import ScopeForm
-from bowtie.models import Person
+from bowtie.models import MetricTarget, Person
 from bowtie.targets import TargetRefused, set_target, targets_for
 
 RECORDS_PER_PAGE = 50
+TARGET_CHANGES_SHOWN = 20
 CSV_CHUNK = 2000
 
 
@@ -31,6 +33,26 @@ def scope_form(request, person: Person, now) -> ScopeForm:
             label = form.fields[field].label if field in form.fields else ""
             messages.error(request, f"{label or field}: {' '.join(errors)}")
     return form
+
+
+def refused_export(form: ScopeForm) -> HttpResponse:
+    """A CSV asked for with bad filters: the reasons, not the default figures."""
+    lines = [
+        f"{form.fields[field].label if field in form.fields else field}: "
+        + " ".join(errors)
+        for field, errors in form.errors.items()
+    ]
+    return HttpResponse(
+        "\n".join(["The export was not made:", *lines]) + "\n",
+        status=400,
+        content_type="text/plain; charset=utf-8",
+    )
+
+
+def is_refused_export(request, form: ScopeForm) -> bool:
+    return (
+        request.GET.get("format") == "csv" and bool(request.GET) and not form.is_valid()
+    )
 
 
 def filter_query(request, **extra) -> str:
@@ -59,6 +81,8 @@ def dashboard(request, person, handoff=None):
         raise Http404("No such handoff.")
     now = timezone.now()
     form = scope_form(request, person, now)
+    if is_refused_export(request, form):
+        return refused_export(form)
     scope = form.scope()
     sections = read_sections(scope, now, handoff)
 
@@ -82,8 +106,11 @@ def dashboard(request, person, handoff=None):
 
 
 def csv_value(value) -> str:
+    """A figure for a spreadsheet: four places at most, "" when unknown."""
     if value is None:
         return ""
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
     return f"{round(value, 4):g}" if isinstance(value, float) else str(value)
 
 
@@ -141,6 +168,8 @@ def metric_records(request, person, key):
     metric = registered_metric(key)
     now = timezone.now()
     form = scope_form(request, person, now)
+    if is_refused_export(request, form):
+        return refused_export(form)
     scope = form.scope()
     records = metric.records(scope, now)
 
@@ -266,10 +295,18 @@ def metric_targets(request, person):
         }
         for metric in chosen
     ]
+    changes = MetricTarget.history.select_related("history_user").order_by(
+        "-history_date"
+    )[:TARGET_CHANGES_SHOWN]
     return render(
         request,
         "bowtie/metric_targets.html",
-        {"page": "metric-targets", "rows": rows, "may_edit": may_edit},
+        {
+            "page": "metric-targets",
+            "rows": rows,
+            "may_edit": may_edit,
+            "changes": changes,
+        },
     )
 
 

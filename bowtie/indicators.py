@@ -205,6 +205,15 @@ def evaluate_scope(indicator: Indicator, metric: Metric, audience: Audience, now
                 audience.scope_key,
                 shortfall,
             )
+            # TODO(alerts): an open alert stays open, unjudged, while its
+            # window counts too few records; it resolves once enough return.
+            # Resolve it with a "too few to judge" notice if managers find
+            # such alerts linger.
+            Alert.objects.filter(
+                indicator=indicator,
+                scope_key=audience.scope_key,
+                resolved_at__isnull=True,
+            ).update(last_checked_at=now)
             return "skipped"
 
         previous_value = previous.value if previous is not None else None

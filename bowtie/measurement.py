@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet
+from django.db.models import DateTimeField, Q, QuerySet
+from django.db.models.functions import TruncWeek
 
 
 class Handoff:
@@ -280,4 +281,28 @@ def weekly_points(scope: Scope, rows: Iterable[tuple], value_unit=1.0):
     return tuple(
         Point(f"{monday:%d %b}", *found.get(monday, (None, 0)))
         for monday in scope.weeks()
+    )
+
+
+def percent(part, whole) -> float | None:
+    """`part` of `whole` in percent; None when there is nothing to divide by."""
+    return float(100 * part / whole) if whole else None
+
+
+def by_week(rows: QuerySet, day: str, **figures):
+    """`(monday, *figures)` rows in order, one per week of `day` with records.
+
+    Moments are cut into UTC weeks, as the scope's days are, whatever zone
+    the page is drawn in; a page in Samoa and the e-mail sent from UTC draw
+    the same chart. Dates are weeks as they are.
+    """
+    is_moment = isinstance(rows.query.resolve_ref(day).output_field, DateTimeField)
+    week = TruncWeek(day, tzinfo=UTC) if is_moment else TruncWeek(day)
+    return (
+        rows.annotate(week=week)
+        .order_by()
+        .values("week")
+        .annotate(**figures)
+        .values_list("week", *figures)
+        .order_by("week")
     )

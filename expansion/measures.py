@@ -47,6 +47,7 @@ from bowtie.measurement import (
     SeriesKind,
     Target,
     Unit,
+    percent,
     weekly_points,
 )
 from bowtie.models import Deal, Pipeline, Stage
@@ -78,10 +79,6 @@ def deal_filter(scope: Scope, deal: str = "") -> Q:
 def cents(value: Decimal | None) -> Decimal | None:
     # SQLite hands back 16000 where PostgreSQL says 16000.00.
     return None if value is None else value.quantize(CENT)
-
-
-def percent(part, whole) -> float | None:
-    return float(100 * part / whole) if whole else None
 
 
 def utc_text(moment: datetime | None) -> str:

@@ -7,10 +7,7 @@ lead with its first response (`services.record_first_response`), so business
 time is summed, not counted again lead by lead, at read time.
 """
 
-from datetime import UTC
-
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q
-from django.db.models.functions import TruncWeek
 from django.urls import reverse
 
 from bowtie import measurement
@@ -24,6 +21,8 @@ from bowtie.measurement import (
     Scope,
     Target,
     Unit,
+    by_week,
+    percent,
     weekly_points,
 )
 from handoffs.metrics import CLOSED_STATUSES, unworked_condition
@@ -50,24 +49,8 @@ def received_leads(scope: Scope):
     )
 
 
-def percent(part: int, whole: int) -> float | None:
-    return 100 * part / whole if whole else None
-
-
 def minutes(seconds: float | None) -> float | None:
     return None if seconds is None else seconds / MINUTE
-
-
-def weekly(leads, clock: str, **aggregates):
-    """`aggregates` per UTC week of `clock`, as (monday, *values) rows in order."""
-    return (
-        leads.annotate(week=TruncWeek(clock, tzinfo=UTC))
-        .order_by()
-        .values("week")
-        .annotate(**aggregates)
-        .values_list("week", *aggregates)
-        .order_by("week")
-    )
 
 
 def weekly_counts(leads, clock: str, **counts) -> tuple[dict, list]:
@@ -76,7 +59,7 @@ def weekly_counts(leads, clock: str, **counts) -> tuple[dict, list]:
     The weeks split the period's rows between them, so each total is the sum
     of its weeks' counts: one grouped query gives the value and the chart.
     """
-    weeks = list(weekly(leads, clock, **counts))
+    weeks = list(by_week(leads, clock, **counts))
     totals = {
         name: sum(week[place] for week in weeks)
         for place, name in enumerate(counts, start=1)
@@ -154,7 +137,7 @@ def responded_hand_raisers(scope: Scope):
 def measure_speed(scope: Scope, now) -> Reading:
     leads = responded_hand_raisers(scope)
     totals = leads.aggregate(**SPEED_FIGURES)
-    weeks = weekly(
+    weeks = by_week(
         leads, "received_at", median=SPEED_FIGURES["median"], responded=Count("pk")
     )
     return Reading(

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from bowtie.access import person_required
+from bowtie.dashboard_views import csv_value
 from bowtie.visibility import dashboard_teams
 from handoffs import operating_review as reviews
 from handoffs.charts import target_chart
@@ -117,12 +118,6 @@ REVIEW_CSV_COLUMNS = [
     "starts_on",
     "ends_on",
 ]
-
-
-def csv_value(value) -> str:
-    if value is None:
-        return ""
-    return f"{round(value, 4):g}" if isinstance(value, float) else str(value)
 
 
 def review_csv(review: reviews.OperatingReview) -> HttpResponse:

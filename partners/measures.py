@@ -24,7 +24,6 @@ from django.db.models import (
     Case,
     Count,
     DateField,
-    DateTimeField,
     Exists,
     F,
     FilteredRelation,
@@ -41,7 +40,6 @@ from django.db.models.functions import (
     Floor,
     Least,
     NullIf,
-    TruncWeek,
 )
 from django.urls import reverse
 
@@ -56,6 +54,8 @@ from bowtie.measurement import (
     Scope,
     Target,
     Unit,
+    by_week,
+    percent,
     weekly_points,
 )
 from bowtie.models import Stage, Subscription
@@ -74,27 +74,6 @@ IMPLEMENTATION_TEAM_TEXT = (
     "The team that received the sales → implementation handoff: the "
     "implementation team, whether a partner or the in-house team delivers."
 )
-
-
-def percent(part: int, whole: int) -> float | None:
-    return 100 * part / whole if whole else None
-
-
-def by_week(rows, day: str, **figures):
-    """`(monday, *figures)` rows, one per week of `day` that has records.
-
-    Moments are cut into UTC weeks, as the period is, whatever zone the page
-    is drawn in; days are weeks as they are.
-    """
-    is_moment = isinstance(rows.query.resolve_ref(day).output_field, DateTimeField)
-    week = TruncWeek(day, tzinfo=UTC) if is_moment else TruncWeek(day)
-    return (
-        rows.annotate(week=week)
-        .values("week")
-        .annotate(**figures)
-        .values_list("week", *figures)
-        .order_by("week")
-    )
 
 
 def implementation_handoffs(scope: Scope, team: str):

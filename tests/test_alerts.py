@@ -405,6 +405,22 @@ def test_a_window_with_too_few_records_is_skipped_and_logged(world, caplog):
     ) in caplog.messages
 
 
+def test_an_open_alert_stays_open_unjudged_while_its_window_is_thin(world):
+    watch(minimum_count=4)
+    add_leads(world.inbound, new=5, working=5)
+    evaluate_indicators(NOW)
+    sent = notices()
+    later = NOW + timedelta(days=8)
+
+    summary = evaluate_indicators(later)
+
+    assert summary == {**NOTHING, "skipped": 3}
+    assert set(
+        Alert.objects.values_list("resolved_at", "last_checked_at", "last_value")
+    ) == {(None, later, 50.0)}
+    assert notices() == sent
+
+
 def test_a_trend_with_a_thin_window_before_is_skipped(world, caplog):
     watch(kind="rising", threshold=5, minimum_count=4)
     add_leads(world.inbound, new=2, days_ago=8)
@@ -699,8 +715,21 @@ def test_the_alert_list_shows_each_viewer_only_their_alerts(client, world, alert
     assert (team_link in head, company_link in head) == (True, False)
     assert (team_link in other, company_link in other) == (False, False)
     assert (team_link in revops, company_link in revops) == (True, True)
-    assert "No open alerts" in other
+    assert "No open alerts, and the indicators have not been evaluated yet" in other
     assert "the whole company" in revops
+
+
+def test_an_empty_alert_list_says_when_the_indicators_were_last_read(client, world):
+    JobHeartbeat.objects.create(
+        name="evaluate-indicators",
+        expected_every_seconds=3600,
+        last_succeeded_at=NOW,
+    )
+    client.force_login(world.olaf.user)
+
+    page = client.get(reverse("alert-list")).content.decode()
+
+    assert "at the last evaluation (Fri 20 Mar, " in page
 
 
 def test_the_alert_page_shows_the_chart_and_the_records(client, world, alerting):

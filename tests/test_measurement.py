@@ -222,6 +222,25 @@ def test_dashboard_csv_has_a_row_per_metric(client, db):
     assert len(lines) == 1 + len(measurement.metrics())
 
 
+def test_an_export_with_a_bad_filter_is_refused_naming_the_field(client, db):
+    sign_in(client, PersonFactory(role=Person.Role.REVOPS_ADMIN))
+
+    dashboard = client.get(reverse("dashboard"), {"format": "csv", "days": "abc"})
+    records = client.get(
+        reverse("metric-records", args=["mql_to_sql_conversion"]),
+        {"format": "csv", "starts_on": "2026-03-01"},
+    )
+
+    assert dashboard.status_code == records.status_code == 400
+    assert dashboard.content.decode() == (
+        "The export was not made:\nPeriod: Select a valid choice. abc is not one "
+        "of the available choices.\n"
+    )
+    assert records.content.decode() == (
+        "The export was not made:\nTo: Give both days of a period, or neither.\n"
+    )
+
+
 def test_targets_page_saves_for_revops_and_shows_errors_in_place(client, db):
     sign_in(client, PersonFactory(role=Person.Role.REVOPS_ADMIN))
 
@@ -236,6 +255,8 @@ def test_targets_page_saves_for_revops_and_shows_errors_in_place(client, db):
 
     assert saved.status_code == 302
     assert MetricTarget.objects.get().minimum == Decimal(22)
+    changes = client.get(reverse("metric-targets")).content.decode()
+    assert "<td>mql_to_sql_conversion</td>\n      <td>set</td>" in changes
     assert "&#x27;x&#x27; is not a number." in refused.content.decode()
     assert MetricTarget.objects.get().minimum == Decimal(22)
 
@@ -290,9 +311,10 @@ def test_a_manager_gets_no_other_teams_records_by_naming_that_team(client, db):
     url = reverse("metric-records", args=["mql_to_sql_conversion"])
 
     page = client.get(url, {"team": other.pk}).content.decode()
-    export = b"".join(
-        client.get(url, {"team": other.pk, "format": "csv"}).streaming_content
-    ).decode()
+    refused = client.get(url, {"team": other.pk, "format": "csv"})
+    export = b"".join(client.get(url, {"format": "csv"}).streaming_content).decode()
 
     assert "Ours" in page and "Theirs" not in page
+    assert refused.status_code == 400
+    assert "Team: Select a valid choice." in refused.content.decode()
     assert "Ours" in export and "Theirs" not in export
