@@ -63,61 +63,49 @@ class Median(Percentile):
         super().__init__(expression, 0.5, continuous=True, **extra)
 
 
-class SecondsBetween(Func):
+class Difference(Func):
+    """`later` minus `earlier`, as a float, written for each database."""
+
+    output_field = FloatField()
+    arity = 2
+    postgresql_template = ""
+    sqlite_template = ""
+
+    def __init__(self, later, earlier, **extra):
+        super().__init__(later, earlier, **extra)
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler,
+            connection,
+            template=self.postgresql_template,
+            arg_joiner=" - ",
+            **extra_context,
+        )
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # julianday() reads Django's stored text days and times, offset or not.
+        return self.as_sql(
+            compiler,
+            connection,
+            template=self.sqlite_template,
+            arg_joiner=") - julianday(",
+            **extra_context,
+        )
+
+
+class SecondsBetween(Difference):
     """Seconds from `earlier` to `later`, two datetime expressions."""
 
-    output_field = FloatField()
-    arity = 2
-
-    def __init__(self, later, earlier, **extra):
-        super().__init__(later, earlier, **extra)
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="EXTRACT(EPOCH FROM (%(expressions)s))::double precision",
-            arg_joiner=" - ",
-            **extra_context,
-        )
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        # julianday() reads Django's stored text times, offset or not.
-        return self.as_sql(
-            compiler,
-            connection,
-            template="((julianday(%(expressions)s)) * 86400.0)",
-            arg_joiner=") - julianday(",
-            **extra_context,
-        )
+    postgresql_template = "EXTRACT(EPOCH FROM (%(expressions)s))::double precision"
+    sqlite_template = "((julianday(%(expressions)s)) * 86400.0)"
 
 
-class DaysBetween(Func):
+class DaysBetween(Difference):
     """Whole days from `earlier` to `later`, two date expressions."""
 
-    output_field = FloatField()
-    arity = 2
-
-    def __init__(self, later, earlier, **extra):
-        super().__init__(later, earlier, **extra)
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="(%(expressions)s)::double precision",
-            arg_joiner=" - ",
-            **extra_context,
-        )
-
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return self.as_sql(
-            compiler,
-            connection,
-            template="(julianday(%(expressions)s))",
-            arg_joiner=") - julianday(",
-            **extra_context,
-        )
+    postgresql_template = "(%(expressions)s)::double precision"
+    sqlite_template = "(julianday(%(expressions)s))"
 
 
 class Decimals(Func):
