@@ -17,4 +17,27 @@ def acting_user(instance=None, request=None, **kwargs):
 
 
 def audit_history(**options) -> HistoricalRecords:
-    return HistoricalRecords(get_user=acting_user, **options)
+    records = HistoricalRecords(get_user=acting_user, **options)
+    AUDITED.append(records)
+    return records
+
+
+# Every model's HistoricalRecords, for code that writes history rows itself
+# (bowtie.row_writes) and must copy the same fields with the same user.
+AUDITED: list[HistoricalRecords] = []
+
+
+def keeps_history(model) -> bool:
+    return any(records.cls is model for records in AUDITED)
+
+
+def records_of(model) -> HistoricalRecords:
+    for records in AUDITED:
+        if records.cls is model:
+            return records
+    raise LookupError(f"{model.__name__} keeps no audit history.")
+
+
+def history_model_of(model):
+    """The historical model, read without building a history manager."""
+    return model.__dict__[records_of(model).manager_name].model

@@ -99,34 +99,50 @@ def notify_many(
     if not notices:
         return []
     notifications = insert_unless_notified(
-        [
-            Notification(
-                recipient=notice.person,
-                event_key=notice.event_key,
-                topic=notice.topic,
-                subject=notice.subject[:200],
-                body=notice.body,
-                url=notice.url,
-                created_at=now,
-            )
-            for notice in notices
-        ]
+        [unsaved_notification(notice, now) for notice in notices]
     )
 
     if preferences is None:
         preferences = preferences_of(notifications)
     deliveries = Delivery.objects.bulk_create(
+        unsaved_deliveries(notifications, preferences)
+    )
+    deliver_after_commit(deliveries)
+    return notifications
+
+
+def unsaved_notification(notice: Notice, now) -> Notification:
+    return Notification(
+        recipient=notice.person,
+        event_key=notice.event_key,
+        topic=notice.topic,
+        subject=notice.subject[:200],
+        body=notice.body,
+        url=notice.url,
+        created_at=now,
+    )
+
+
+def unsaved_deliveries(
+    notifications: list[Notification],
+    preferences: dict[tuple[int, str], NotificationPreference],
+) -> list[Delivery]:
+    """One outbox row per outside channel each recipient wants."""
+    return [
         Delivery(notification=notification, channel=channel)
         for notification in notifications
         for channel in channels_for(
             notification.recipient,
             preferences.get((notification.recipient_id, notification.topic)),
         )
-    )
+    ]
+
+
+def deliver_after_commit(deliveries: list[Delivery]) -> None:
+    """Queue the stored deliveries for a worker once the transaction commits."""
     if deliveries:
         ids = [delivery.pk for delivery in deliveries]
         transaction.on_commit(lambda: enqueue_deliveries(ids))
-    return notifications
 
 
 def preferences_of(notifications) -> dict[tuple[int, str], NotificationPreference]:

@@ -235,6 +235,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
+# Celery's Django integration closes every database connection around each
+# task unless it may reuse them, and a new PostgreSQL connection per e-mail
+# cost the worker more than the e-mail. Tasks reuse them as requests do:
+# bowtie.celery closes them when older than CONN_MAX_AGE or broken. The
+# integration's own recycling, after twice this many tasks, is a backstop.
+CELERY_DB_REUSE_MAX = 10_000
 
 BOWTIE_SWEEP_INTERVAL = timedelta(seconds=ENV.sweep_interval_seconds)
 BOWTIE_OUTBOX_RETRY_AFTER = timedelta(seconds=ENV.outbox_retry_after_seconds)

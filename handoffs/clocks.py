@@ -129,10 +129,34 @@ def start_clocks(
     """
     if policies is None:
         policies = policies_for(handoff.kind, lead_type)
-    # Read only when a target counts business time: elapsed clocks need none.
-    needs_calendar = any(p.clock_type == ClockType.BUSINESS for p in policies)
-    calendar = calendar_of(handoff, owed_by, configuration) if needs_calendar else None
-    milestones = [
+    calendar = calendar_for_policies(handoff, policies, owed_by, configuration)
+    milestones = milestone_rows(handoff, now, policies, owed_by, key_suffix, calendar)
+    # With history rows too: a plain bulk_create would skip the audit trail.
+    milestones = bulk_create_with_history(milestones, Milestone)
+    LadderStep.objects.bulk_create(ladder_rows(milestones, policies, calendar))
+    return milestones
+
+
+def calendar_for_policies(
+    handoff: Handoff, policies, owed_by: str, configuration=None
+) -> BusinessCalendar | None:
+    """The calendar the clocks count, read only when a target counts business
+    time: elapsed clocks need none."""
+    if any(policy.clock_type == ClockType.BUSINESS for policy in policies):
+        return calendar_of(handoff, owed_by, configuration)
+    return None
+
+
+def milestone_rows(
+    handoff: Handoff,
+    now,
+    policies: list[SlaPolicy],
+    owed_by: str = OwedBy.RECEIVERS,
+    key_suffix: str = "",
+    calendar: BusinessCalendar | None = None,
+) -> list[Milestone]:
+    """One unsaved milestone per policy, started now."""
+    return [
         Milestone(
             handoff=handoff,
             key=policy.milestone_key + key_suffix,
@@ -146,10 +170,6 @@ def start_clocks(
         )
         for policy in policies
     ]
-    # With history rows too: a plain bulk_create would skip the audit trail.
-    milestones = bulk_create_with_history(milestones, Milestone)
-    schedule_ladders(milestones, policies, calendar)
-    return milestones
 
 
 def ladder_step_due_at(
@@ -164,14 +184,14 @@ def ladder_step_due_at(
     return due_time(milestone.started_at, share, milestone.clock_type, calendar)
 
 
-def schedule_ladders(
+def ladder_rows(
     milestones: list[Milestone],
     policies: list[SlaPolicy],
     calendar: BusinessCalendar | None,
-) -> None:
-    """Schedule every active rung of each milestone's policy, in one insert."""
+) -> list[LadderStep]:
+    """Every active rung of each milestone's policy, unsaved."""
     rules_by_policy = {policy.pk: active_rules(policy) for policy in policies}
-    steps = [
+    return [
         LadderStep(
             milestone=milestone,
             rule=rule,
@@ -182,7 +202,6 @@ def schedule_ladders(
         for milestone in milestones
         for rule in rules_by_policy.get(milestone.policy_id, [])
     ]
-    LadderStep.objects.bulk_create(steps)
 
 
 def active_rules(policy: SlaPolicy) -> list[EscalationRule]:

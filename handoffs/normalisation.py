@@ -109,6 +109,7 @@ def normalise_submission(raw: dict) -> CleanSubmission:
         clean.add_error(name, "Unknown field.")
 
     text = {name: blank_if_placeholder(raw.get(name)) for name in ACCEPTED_FIELDS}
+    _refuse_control_characters(text, clean)
 
     _clean_email(text["email"], clean)
     _clean_text_fields(text, clean)
@@ -122,6 +123,21 @@ def normalise_submission(raw: dict) -> CleanSubmission:
     if clean.values.get("external_id") and not clean.values.get("external_source"):
         clean.add_error("external_source", "Required when external_id is given.")
     return clean
+
+
+# Whitespace is folded to spaces before this check; what is left of C0 and
+# DEL is never part of a name or a company, and PostgreSQL stores no NUL.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _refuse_control_characters(text: dict, clean: CleanSubmission) -> None:
+    for name, value in text.items():
+        found = CONTROL_CHARACTER.search(value)
+        if found:
+            clean.add_error(
+                name, f"Contains the control character U+{ord(found[0]):04X}."
+            )
+            text[name] = ""
 
 
 def _clean_email(email: str, clean: CleanSubmission) -> None:

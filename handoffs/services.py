@@ -19,10 +19,11 @@ from django.utils import timezone
 from bowtie.calendars import calendar_for
 from bowtie.domains import is_free_mail
 from bowtie.models import Account, AccountDomain, Person, Topic
-from bowtie.notifications import in_zone_of, notify
+from bowtie.notifications import notify
 from handoffs import clocks, metrics, webhook_events
 from handoffs.classification import classify_lead
 from handoffs.configuration_cache import current_configuration
+from handoffs.intake_writes import write_new_lead
 from handoffs.models import (
     Handoff,
     Lead,
@@ -286,44 +287,16 @@ def create_lead(
         outcome = finish_routing(outcome, fields, now)
         lead.team = outcome.team
         lead.owner = outcome.person
-        lead.save()
-
-        decision = RoutingDecision.objects.create(
-            lead=lead,
-            step=outcome.step,
-            rule=outcome.rule,
-            team=outcome.team,
-            person=outcome.person,
-            reason=outcome.reason,
-            candidates=outcome.candidates,
-            decided_at=now,
-        )
-        Touch.objects.create(
-            lead=lead, kind=Touch.Kind.SUBMISSION, channel=channel, occurred_at=now
-        )
-
-        # A lead that arrives closed (history) hands nothing over any more.
-        handoff = Handoff.objects.create(
-            kind=Handoff.Kind.LEAD_TO_SALES,
-            lead=lead,
-            receiving_team=outcome.team,
-            receiver=outcome.person,
-            opened_at=now,
+        written = write_new_lead(
+            lead,
+            outcome,
+            channel=channel,
             packet=packet,
-            state=Handoff.State.OPEN if lead.is_open else Handoff.State.COMPLETED,
-            closed_at=None if lead.is_open else now,
+            now=now,
+            policies=policies,
+            configuration=configuration,
         )
-        if not starts_clocks:
-            return IntakeResult(lead, created=True, decision=decision)
-
-        milestones = clocks.start_clocks(
-            handoff, lead_type, now, policies=policies, configuration=configuration
-        )
-        first_response = next(
-            (m for m in milestones if m.key == Milestone.Key.FIRST_RESPONSE), None
-        )
-        announce_new_lead(lead, handoff, first_response, now, configuration)
-        if lead.owner is not None:
+        if starts_clocks and lead.owner is not None:
             webhook_events.publish_lead_assigned(
                 lead, "routed", now, endpoints=configuration.webhook_endpoints()
             )
@@ -333,10 +306,11 @@ def create_lead(
         lead.pk,
         outcome.person.pk if outcome.person else None,
     )
+    first_response = written.first_response
     return IntakeResult(
         lead,
         created=True,
-        decision=decision,
+        decision=written.decision,
         first_response_due_at=first_response.due_at if first_response else None,
     )
 
@@ -396,58 +370,6 @@ def buying_group(lead: Lead) -> list[dict]:
 
 def lead_url(lead: Lead) -> str:
     return reverse("lead-detail", args=[lead.pk])
-
-
-def announce_new_lead(
-    lead: Lead,
-    handoff: Handoff,
-    first_response: Milestone | None,
-    now,
-    configuration=None,
-) -> None:
-    if lead.owner is not None:
-        recipients = [lead.owner]
-        subject = f"New lead: {lead.display_name}"
-    elif lead.team is not None and lead.team.head is not None:
-        recipients = [lead.team.head]
-        subject = f"Lead waiting in the {lead.team} fallback queue"
-    elif lead.team is None:
-        # No rule matched and no default rule is set: RevOps, who own the
-        # rules, route it by hand from the team queue.
-        recipients = list(
-            Person.objects.filter(role=Person.Role.REVOPS_ADMIN, is_active=True)
-        )
-        subject = f"Lead with no team: {lead.display_name}"
-    else:
-        logger.warning(
-            "lead %s waits in team %s, which has no head", lead.pk, lead.team_id
-        )
-        return
-
-    # Kept with the configuration for reps; a head's or RevOps' are read.
-    preferences = (
-        configuration.notification_preferences(recipients)
-        if configuration is not None
-        else None
-    )
-    for recipient in recipients:
-        # With the date: a nurture lead is due days later, not at that hour.
-        due = (
-            f" Respond by {in_zone_of(recipient, first_response.due_at)}."
-            if first_response
-            else ""
-        )
-        notify(
-            recipient,
-            event_key=f"lead:{lead.pk}:assigned:{handoff.pk}",
-            topic=Topic.NEW_WORK,
-            subject=subject,
-            body=f"{lead.get_lead_type_display()} lead from "
-            f"{lead.company_name or '?'}." + due,
-            url=lead_url(lead),
-            now=now,
-            preferences=preferences,
-        )
 
 
 def check_can_work(lead: Lead, actor: Person) -> None:

@@ -286,3 +286,23 @@ def test_external_id_replaces_email_but_needs_its_source():
     clean = normalise_submission({"external_id": "00Q5e00000ABC"})
 
     assert clean.errors == {"external_source": ["Required when external_id is given."]}
+
+
+def test_control_characters_are_refused_naming_the_field():
+    clean = normalise_submission(
+        {"email": "zoe@example.org", "first_name": "Zo\x00e", "company_name": "A\x07B"}
+    )
+
+    assert clean.errors == {
+        "first_name": ["Contains the control character U+0000."],
+        "company_name": ["Contains the control character U+0007."],
+    }
+
+
+def test_tabs_and_line_breaks_are_folded_not_refused():
+    clean = normalise_submission(
+        {"email": "zoe@example.org", "job_title": "VP\tSales\r\n"}
+    )
+
+    assert clean.errors == {}
+    assert clean.values["job_title"] == "VP Sales"

@@ -477,7 +477,9 @@ def test_intake_failing_after_claiming_its_turn_skips_that_turn(
 ):
     # The turn is claimed before the intake transaction and is not given back.
     failure = RuntimeError("the notification could not be written")
-    with mock.patch("handoffs.services.announce_new_lead", side_effect=failure):
+    with mock.patch(
+        "handoffs.intake_writes.describe_notifications", side_effect=failure
+    ):
         with pytest.raises(RuntimeError):
             submit("zoe@example.org")
 
