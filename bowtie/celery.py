@@ -14,9 +14,18 @@ celery_app.autodiscover_tasks()
 
 @task_prerun.connect
 @task_postrun.connect
-def close_old_connections(**kwargs):
+def close_stale_connections(task=None, **kwargs):
     """Around each task, what Django does around each request: a connection
-    past CONN_MAX_AGE or left broken is closed, a healthy one is kept."""
-    from django.db import close_old_connections
+    past CONN_MAX_AGE or left broken is closed, a healthy one is kept.
 
+    Not for a task run in place (eagerly, by a test or a management command):
+    it runs inside its caller's work, perhaps inside a transaction, whose
+    connection is not the task's to close.
+    """
+    from django.db import close_old_connections, connection
+
+    if getattr(getattr(task, "request", None), "is_eager", False):
+        return
+    if connection.in_atomic_block:
+        return
     close_old_connections()

@@ -9,7 +9,11 @@ built in Python; then every row is inserted, one statement per table, all
 sent at once on PostgreSQL.
 
 Rows written this way send no signals. Their audit history is written with
-them: `history_row` builds the row django-simple-history would have added.
+them: `history_row` builds the row django-simple-history would have added
+after a save, with the same fields, user and date, but without its signals
+around history rows or many-to-many history, neither of which Bowtie uses.
+Writes go to the default database, Bowtie's only one, and the statement
+texts kept per model assume so.
 """
 
 import datetime
@@ -20,8 +24,10 @@ from decimal import Decimal
 from functools import cache, lru_cache
 from uuid import UUID
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import Field, Model
+from django.db.models import NOT_PROVIDED, Field, Model
+from django.utils import timezone
 from django.utils.functional import Promise
 from simple_history.models import HistoricalRecords
 
@@ -76,6 +82,10 @@ def allocate_from_sequences(wanted) -> dict[type[Model], list[int]]:
 
     allocated = defaultdict(list)
     for index, key in rows:
+        if key is None:
+            raise NotImplementedError(
+                f"{wanted[index][0].__name__} has no key sequence to take ids from."
+            )
         allocated[wanted[index][0]].append(key)
     return {model: sorted(keys) for model, keys in allocated.items()}
 
@@ -86,23 +96,22 @@ def allocate_from_sqlite_counters(wanted) -> dict[type[Model], list[int]]:
     allocated = {}
     with connection.cursor() as cursor:
         for model, count in wanted:
-            table, pk = model._meta.db_table, model._meta.pk.column
+            name = model._meta.db_table
+            table = quoted_table(model)
+            pk = connection.ops.quote_name(model._meta.pk.column)
             cursor.execute(
-                "UPDATE sqlite_sequence SET seq = seq + %s WHERE name = %s "
-                "RETURNING seq",
-                [count, table],
+                "UPDATE sqlite_sequence SET seq = seq + %s WHERE name = %s",
+                [count, name],
             )
-            row = cursor.fetchone()
-            if row is None:
+            if cursor.rowcount == 0:
                 # A table that never had a row has no counter yet.
                 cursor.execute(
                     f"INSERT INTO sqlite_sequence (name, seq) "
-                    f"SELECT %s, COALESCE(MAX({pk}), 0) + %s FROM {table} "
-                    f"RETURNING seq",
-                    [table, count],
+                    f"SELECT %s, COALESCE(MAX({pk}), 0) + %s FROM {table}",
+                    [name, count],
                 )
-                row = cursor.fetchone()
-            (last,) = row
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [name])
+            (last,) = cursor.fetchone()
             allocated[model] = list(range(last - count + 1, last + 1))
     return allocated
 
@@ -111,25 +120,27 @@ def quoted_table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def insert_rows(rows: Iterable[Model], when) -> None:
+def insert_rows(rows: Iterable[Model]) -> None:
     """Insert new rows, and the audit history of those whose model keeps one.
 
     Tables go in the order each first appears, every history row after the
-    rows themselves, dated `when`. A row whose primary key is unset gets one
-    from the database; its key is not read back, so leave it unset only
-    where nothing points at the row.
+    rows themselves. A row whose primary key is unset gets one from the
+    database; its key is not read back, so leave it unset only where nothing
+    points at the row.
     """
     rows = list(rows)
     # Compiling fills in the rows' automatic values (updated_at), which their
     # history rows must repeat: so the rows are compiled first.
     statements = insert_statements(rows)
-    statements += insert_statements(
-        [history_row(row, when) for row in rows if keeps_history(type(row))]
-    )
+    if getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        # Dated when written, as django-simple-history dates its rows.
+        written_at = timezone.now()
+        statements += insert_statements(
+            [history_row(row, written_at) for row in rows if keeps_history(type(row))]
+        )
 
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Client-side binding sends the statements as one simple query.
+        if sends_statements_together():
             cursor.execute(
                 "; ".join(sql for sql, _ in statements),
                 [param for _, params in statements for param in params],
@@ -139,8 +150,17 @@ def insert_rows(rows: Iterable[Model], when) -> None:
                 cursor.execute(sql, params)
 
     for row in rows:
-        row._state.adding = False
+        # A row whose key the database chose does not know it: saving it
+        # again must not look like an update of some other row.
+        row._state.adding = row.pk is None
         row._state.db = connection.alias
+
+
+def sends_statements_together() -> bool:
+    # Only client-side binding (Django's default for psycopg) sends several
+    # statements as one query; a prepared statement holds one.
+    options = connection.settings_dict.get("OPTIONS", {})
+    return connection.vendor == "postgresql" and not options.get("server_side_binding")
 
 
 def insert_statements(rows: list[Model]) -> list[tuple[str, list]]:
@@ -176,13 +196,17 @@ def json_insert(model, with_pk, fields, group) -> tuple[str, list]:
 
     Binding a dozen rows value by value cost more than the rest of the
     intake; one JSON text per table is encoded in C and parsed by the
-    server. The values are the fields' Python values (`pre_save`), which
-    json_populate_recordset casts to each column's type.
+    server, which casts each value to its column's type. Only the field
+    types of PLAIN_TYPES come this way: their database value is their
+    Python value, or its ISO text.
     """
     records = [
-        {field.column: field.pre_save(row, True) for field in fields} for row in group
+        {field.column: json_value(field.pre_save(row, True)) for field in fields}
+        for row in group
     ]
-    return json_sql(model, with_pk), [json.dumps(records, default=json_value)]
+    # No default for what is inside a JSON field: a value the ORM could not
+    # store either fails here too.
+    return json_sql(model, with_pk), [json.dumps(records)]
 
 
 def json_value(value):
@@ -191,7 +215,37 @@ def json_value(value):
         return value.isoformat()
     if isinstance(value, Decimal | UUID | Promise):
         return str(value)
-    raise TypeError(f"{type(value).__name__} has no JSON form for a row insert.")
+    return value
+
+
+# Field types whose database value is their Python value (or, for times,
+# numbers and ids, its text), so both insert paths store the same. A field
+# of any other type, a JSON field with an encoder of its own, or a database
+# default needs the ORM's compiler, and is refused.
+PLAIN_TYPES = {
+    "AutoField",
+    "BigAutoField",
+    "BigIntegerField",
+    "BooleanField",
+    "CharField",
+    "DateField",
+    "DateTimeField",
+    "DecimalField",
+    "EmailField",
+    "ForeignKey",
+    "IntegerField",
+    "JSONField",
+    "OneToOneField",
+    "PositiveBigIntegerField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "SlugField",
+    "SmallIntegerField",
+    "TextField",
+    "TimeField",
+    "URLField",
+    "UUIDField",
+}
 
 
 @cache
@@ -201,13 +255,16 @@ def insert_fields(model: type[Model], with_pk: bool) -> list[Field]:
         for field in model._meta.concrete_fields
         if not field.generated and (with_pk or not field.primary_key)
     ]
-    # A field with a placeholder of its own (a geometry, say) or bytes need
-    # the ORM's insert compiler; none of the tables written this way has one.
     for field in fields:
-        if hasattr(field, "get_placeholder") or field.get_internal_type() in (
-            "BinaryField",
-            "DurationField",
-        ):
+        internal_type = field.get_internal_type()
+        if field.is_relation:
+            internal_type = field.target_field.get_internal_type()
+        plain = (
+            internal_type in PLAIN_TYPES
+            and field.db_default is NOT_PROVIDED
+            and getattr(field, "encoder", None) is None
+        )
+        if not plain:
             raise NotImplementedError(f"{field} needs the ORM's insert compiler.")
     return fields
 
@@ -235,7 +292,7 @@ def json_sql(model: type[Model], with_pk: bool) -> str:
     )
 
 
-def history_row(instance: Model, when, history_type: str = "+") -> Model:
+def history_row(instance: Model, when) -> Model:
     """The audit-history row of a change to `instance`, unsaved.
 
     The same row django-simple-history writes after a save, attributed to
@@ -245,10 +302,8 @@ def history_row(instance: Model, when, history_type: str = "+") -> Model:
     fields = records.fields_included(instance)
     return history_model_of(type(instance))(
         history_date=when,
-        history_type=history_type,
+        history_type="+",
         history_user=records.get_history_user(instance),
-        history_change_reason=records.get_change_reason_for_object(
-            instance, history_type, None
-        ),
+        history_change_reason=records.get_change_reason_for_object(instance, "+", None),
         **{field.attname: getattr(instance, field.attname) for field in fields},
     )

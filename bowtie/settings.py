@@ -239,7 +239,7 @@ CELERY_TIMEZONE = "UTC"
 # task unless it may reuse them, and a new PostgreSQL connection per e-mail
 # cost the worker more than the e-mail. Tasks reuse them as requests do:
 # bowtie.celery closes them when older than CONN_MAX_AGE or broken. The
-# integration's own recycling, after twice this many tasks, is a backstop.
+# integration's own recycling, after this many tasks, is only a backstop.
 CELERY_DB_REUSE_MAX = 10_000
 
 BOWTIE_SWEEP_INTERVAL = timedelta(seconds=ENV.sweep_interval_seconds)

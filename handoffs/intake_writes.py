@@ -55,14 +55,15 @@ def write_new_lead(
     channel: str,
     packet: dict,
     now,
+    is_live: bool,
     policies: list,
     configuration,
 ) -> NewLeadRows:
     """Store a routed, unsaved lead with everything its intake writes.
 
-    Inside the intake's transaction. `policies` are the clocks to start:
-    none for imported history or a lead that arrives closed, which then
-    notifies nobody either.
+    Inside the intake's transaction. Only a live lead is announced: imported
+    history and a lead that arrives closed tell nobody. `policies` are the
+    clocks to start; a live lead whose type has none is still announced.
     """
     decision = RoutingDecision(
         lead=lead,
@@ -92,15 +93,16 @@ def write_new_lead(
         handoff, policies, clocks.OwedBy.RECEIVERS, configuration
     )
     milestones = clocks.milestone_rows(handoff, now, policies, calendar=calendar)
-    rows = NewLeadRows(lead, decision, handoff, milestones, [], [])
-    recipients, subject = new_lead_recipients(lead) if policies else ([], "")
-    rows.notifications = [
+    recipients, subject = new_lead_recipients(lead) if is_live else ([], "")
+    # Described once the ids they name exist.
+    notifications = [
         Notification(recipient=person, topic=Topic.NEW_WORK, created_at=now)
         for person in recipients
     ]
-    rows.deliveries = unsaved_deliveries(
-        rows.notifications, preferences_for(rows.notifications, configuration)
+    deliveries = unsaved_deliveries(
+        notifications, preferences_for(notifications, configuration)
     )
+    rows = NewLeadRows(lead, decision, handoff, milestones, notifications, deliveries)
 
     # The touch keeps the key the database gives it: nothing points at it.
     assign_ids(
@@ -111,8 +113,7 @@ def write_new_lead(
     insert_rows(
         [lead, decision, touch, handoff, *milestones, *steps]
         + rows.notifications
-        + rows.deliveries,
-        when=now,
+        + rows.deliveries
     )
     deliver_after_commit(rows.deliveries)
     return rows
@@ -143,7 +144,9 @@ def preferences_for(notifications: list[Notification], configuration) -> dict:
 def describe_notifications(rows: NewLeadRows, subject: str, now) -> None:
     """Write what each notification says, now that the ids it names exist."""
     lead, first_response = rows.lead, rows.first_response
+    # As services.lead_url, which this module cannot import: services uses it.
     url = reverse("lead-detail", args=[lead.pk])
+    body = f"{lead.get_lead_type_display()} lead from {lead.company_name or '?'}."
     for notification in rows.notifications:
         # With the date: a nurture lead is due days later, not at that hour.
         due = (
@@ -151,15 +154,17 @@ def describe_notifications(rows: NewLeadRows, subject: str, now) -> None:
             if first_response
             else ""
         )
-        notice = Notice(
-            person=notification.recipient,
-            event_key=f"lead:{lead.pk}:assigned:{rows.handoff.pk}",
-            topic=Topic.NEW_WORK,
-            subject=subject,
-            body=f"{lead.get_lead_type_display()} lead from "
-            f"{lead.company_name or '?'}." + due,
-            url=url,
+        described = unsaved_notification(
+            Notice(
+                person=notification.recipient,
+                event_key=f"lead:{lead.pk}:assigned:{rows.handoff.pk}",
+                topic=Topic.NEW_WORK,
+                subject=subject,
+                body=body + due,
+                url=url,
+            ),
+            now,
         )
-        described = unsaved_notification(notice, now)
+        # The same rules as every notification (the subject's length, say).
         for field in ("event_key", "subject", "body", "url"):
             setattr(notification, field, getattr(described, field))

@@ -293,6 +293,7 @@ def create_lead(
             channel=channel,
             packet=packet,
             now=now,
+            is_live=starts_clocks,
             policies=policies,
             configuration=configuration,
         )
@@ -301,11 +302,13 @@ def create_lead(
                 lead, "routed", now, endpoints=configuration.webhook_endpoints()
             )
 
-    logger.info(
-        "lead %s created and routed to person %s",
-        lead.pk,
-        outcome.person.pk if outcome.person else None,
-    )
+    if starts_clocks:
+        # Not for each row of an imported history: thousands of lines.
+        logger.info(
+            "lead %s created and routed to person %s",
+            lead.pk,
+            outcome.person.pk if outcome.person else None,
+        )
     first_response = written.first_response
     return IntakeResult(
         lead,

@@ -16,7 +16,7 @@ from django.test import Client
 from bowtie import notifications
 from bowtie.models import Delivery, Notification
 from bowtie.tasks import deliver
-from handoffs.models import Lead
+from handoffs.models import Lead, SlaPolicy
 from handoffs.services import intake_lead
 from tests.factories import PersonFactory
 
@@ -63,6 +63,23 @@ def test_assignment_notifies_the_owner_in_app_and_by_email(
         f"{settings.BOWTIE_BASE_URL}/leads/{lead.pk}/"
     )
     assert Delivery.objects.get().status == "sent"
+
+
+def test_assignment_without_a_clock_still_notifies_the_owner(
+    sales_team, frozen, django_capture_on_commit_callbacks
+):
+    # RevOps switched off every target: the lead has no due time, but its
+    # owner must still hear of it.
+    SlaPolicy.objects.update(is_active=False)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        lead = intake_lead(DEMO_REQUEST, channel="form").lead
+
+    notification = Notification.objects.get()
+    assert lead.handoffs.get().milestones.count() == 0
+    assert notification.recipient == sales_team["reps"][0]
+    assert notification.body == "Hand-raiser lead from Globex."
+    assert len(mail.outbox) == 1
 
 
 def test_assignment_names_the_day_a_nurture_lead_is_due(

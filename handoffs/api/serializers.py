@@ -1,6 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from bowtie.api.fields_once import FieldsBuiltOnce
 from bowtie.api.schema import (
     MissingItemSerializer,
     PersonReferenceSerializer,
@@ -13,7 +14,7 @@ from handoffs.models import Lead
 from handoffs.packets import assess_packet
 
 
-class LeadSerializer(serializers.ModelSerializer):
+class LeadSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     owner = serializers.SerializerMethodField()
     team = serializers.SerializerMethodField()
     due_at = serializers.SerializerMethodField()
