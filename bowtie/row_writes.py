@@ -9,23 +9,22 @@ built in Python; then every row is inserted, one statement per table, all
 sent at once on PostgreSQL.
 
 Rows written this way send no signals. Their audit history is written with
-them: `history_row` builds the row django-simple-history would have added
+them: `HistoryPlan.rows` builds the row django-simple-history would have added
 after a save, with the same fields, user and date, but without its signals
 around history rows or many-to-many history, neither of which Bowtie uses.
 Writes go to the default database, Bowtie's only one, and the statement
 texts kept per model assume so.
 """
 
-import datetime
 import json
+import operator
 from collections import defaultdict
-from collections.abc import Iterable
-from decimal import Decimal
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import cache, lru_cache
-from uuid import UUID
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import NOT_PROVIDED, Field, Model
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -48,7 +47,7 @@ def assign_ids(rows: Iterable[Model]) -> None:
         for row, key in zip(group, allocated[model], strict=True):
             row.pk = key
     for row in rows:
-        row._prepare_related_fields_for_save(operation_name="assign_ids")
+        point_at_related_keys(row)
 
 
 def allocate_ids(counts: dict[type[Model], int]) -> dict[type[Model], list[int]]:
@@ -116,6 +115,7 @@ def allocate_from_sqlite_counters(wanted) -> dict[type[Model], list[int]]:
     return allocated
 
 
+@cache
 def quoted_table(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
@@ -126,21 +126,35 @@ def insert_rows(rows: Iterable[Model]) -> None:
     Tables go in the order each first appears, every history row after the
     rows themselves. A row whose primary key is unset gets one from the
     database; its key is not read back, so leave it unset only where nothing
-    points at the row.
+    points at the row, and never on a row whose model keeps history.
     """
     rows = list(rows)
-    # Compiling fills in the rows' automatic values (updated_at), which their
-    # history rows must repeat: so the rows are compiled first.
-    statements = insert_statements(rows)
+    groups: dict[tuple[type[Model], bool], list[Model]] = {}
+    for row in rows:
+        groups.setdefault((type(row), row.pk is not None), []).append(row)
+
+    # Reading the values stamps the rows' automatic times (updated_at),
+    # which their history rows must repeat: so the rows are read first.
+    tables = []
+    for (model, with_pk), group in groups.items():
+        plan = table_plan(model, with_pk)
+        tables.append((plan, group, [values_of(plan, row) for row in group]))
+    histories = []
     if getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
         # Dated when written, as django-simple-history dates its rows.
         written_at = timezone.now()
-        statements += insert_statements(
-            [history_row(row, written_at) for row in rows if keeps_history(type(row))]
-        )
+        for plan, group, value_rows in tables:
+            history = history_plan(plan.model)
+            if history is not None:
+                history_rows = history.rows(plan, group, value_rows, written_at)
+                histories.append((history.table, history_rows))
 
-    with connection.cursor() as cursor:
-        if sends_statements_together():
+    database = connections[DEFAULT_DB_ALIAS]
+    statements = [
+        insert_statement(database, plan, value_rows) for plan, _, value_rows in tables
+    ] + [insert_statement(database, plan, value_rows) for plan, value_rows in histories]
+    with database.cursor() as cursor:
+        if sends_statements_together(database):
             cursor.execute(
                 "; ".join(sql for sql, _ in statements),
                 [param for _, params in statements for param in params],
@@ -153,45 +167,175 @@ def insert_rows(rows: Iterable[Model]) -> None:
         # A row whose key the database chose does not know it: saving it
         # again must not look like an update of some other row.
         row._state.adding = row.pk is None
-        row._state.db = connection.alias
+        row._state.db = database.alias
 
 
-def sends_statements_together() -> bool:
+def sends_statements_together(database) -> bool:
     # Only client-side binding (Django's default for psycopg) sends several
     # statements as one query; a prepared statement holds one.
-    options = connection.settings_dict.get("OPTIONS", {})
-    return connection.vendor == "postgresql" and not options.get("server_side_binding")
+    options = database.settings_dict.get("OPTIONS", {})
+    return database.vendor == "postgresql" and not options.get("server_side_binding")
 
 
-def insert_statements(rows: list[Model]) -> list[tuple[str, list]]:
-    """One multi-row INSERT per table, and per rows with or without a key."""
-    groups: dict[tuple[type[Model], bool], list[Model]] = {}
-    for row in rows:
-        groups.setdefault((type(row), row.pk is not None), []).append(row)
+@dataclass(frozen=True)
+class TablePlan:
+    """How the rows of one model become the values of their INSERT, worked
+    out once per model: a dozen rows per lead made reading each field's
+    description again cost more than the values themselves."""
 
-    statements = []
-    for (model, with_pk), group in groups.items():
-        fields = insert_fields(model, with_pk)
-        for row in group:
-            row._prepare_related_fields_for_save(operation_name="insert_rows")
-        if connection.vendor == "postgresql":
-            statements.append(json_insert(model, with_pk, fields, group))
-        else:
-            statements.append(values_insert(model, with_pk, fields, group))
-    return statements
+    model: type[Model]
+    with_pk: bool
+    fields: tuple[Field, ...]
+    columns: tuple[str, ...]
+    # The fields' values, read in one call.
+    read: Callable[[Model], tuple]
+    # Fields whose pre_save sets their value (auto_now, auto_now_add).
+    stamped: tuple[Field, ...]
+    # (position, conversion) of the values JSON holds as text.
+    as_text: tuple[tuple[int, Callable], ...]
 
 
-def values_insert(model, with_pk, fields, group) -> tuple[str, list]:
+@cache
+def table_plan(model: type[Model], with_pk: bool) -> TablePlan:
+    fields = tuple(insert_fields(model, with_pk))
+    attnames = [field.attname for field in fields]
+    read = operator.attrgetter(*attnames)
+    return TablePlan(
+        model=model,
+        with_pk=with_pk,
+        fields=fields,
+        columns=tuple(field.column for field in fields),
+        read=read if len(attnames) > 1 else lambda row: (read(row),),
+        stamped=tuple(
+            field
+            for field in fields
+            if getattr(field, "auto_now", False)
+            or getattr(field, "auto_now_add", False)
+        ),
+        as_text=tuple(
+            (position, TEXT_OF[database_type(field)])
+            for position, field in enumerate(fields)
+            if database_type(field) in TEXT_OF
+        ),
+    )
+
+
+def values_of(plan: TablePlan, row: Model) -> tuple:
+    point_at_related_keys(row)
+    for field in plan.stamped:
+        field.pre_save(row, True)
+    return plan.read(row)
+
+
+def point_at_related_keys(row: Model) -> None:
+    """Copy into each foreign key the key of the row it was given, which may
+    have had none then: what the ORM's save does first, for these fields."""
+    cached = row._state.fields_cache
+    if not cached:
+        return
+    for field, cache_name, target_attname in relations_of(type(row)):
+        related = cached.get(cache_name)
+        if related is None:
+            continue
+        key = getattr(related, target_attname)
+        if key is None:
+            raise ValueError(
+                f"{type(row).__name__}.{field.name} points at an unsaved "
+                f"{type(related).__name__}."
+            )
+        current = getattr(row, field.attname)
+        if current is None:
+            # Through the descriptor, which keeps the related row cached.
+            setattr(row, field.name, related)
+        elif current != key:
+            field.delete_cached_value(row)
+
+
+@cache
+def relations_of(model: type[Model]) -> tuple[tuple[Field, str, str], ...]:
+    """Each foreign key, the name its related row is cached under, and the
+    attribute of that row it holds."""
+    return tuple(
+        (field, field.cache_name, field.target_field.attname)
+        for field in model._meta.concrete_fields
+        if field.is_relation and (field.many_to_one or field.one_to_one)
+    )
+
+
+@dataclass(frozen=True)
+class HistoryPlan:
+    """Which value of a row, or of the change itself, goes in each column
+    of its audit-history row."""
+
+    records: HistoricalRecords
+    table: TablePlan
+    # Picks from the row's values followed by HISTORY_VALUES' in order.
+    pick: Callable[[tuple], tuple]
+
+    def rows(self, plan: TablePlan, group, value_rows, written_at):
+        """The history of rows just read by `plan`, the same rows that
+        django-simple-history writes after a save, attributed to the same
+        person (bowtie.audit.acting_user)."""
+        if not plan.with_pk:
+            raise ValueError(
+                f"A new {plan.model.__name__} keeps history: give it its key "
+                f"first (assign_ids)."
+            )
+        history_rows = []
+        for row, values in zip(group, value_rows, strict=True):
+            user = self.records.get_history_user(row)
+            reason = self.records.get_change_reason_for_object(row, "+", None)
+            change = (written_at, "+", getattr(user, "pk", None), reason)
+            history_rows.append(self.pick(values + change))
+        return history_rows
+
+
+HISTORY_VALUES = (
+    "history_date",
+    "history_type",
+    "history_user_id",
+    "history_change_reason",
+)
+
+
+@cache
+def history_plan(model: type[Model]) -> HistoryPlan | None:
+    if not keeps_history(model):
+        return None
+    table = table_plan(history_model_of(model), False)
+    # Rows keeping history always come with their key.
+    copied = [field.attname for field in table_plan(model, True).fields]
+    positions = {attname: position for position, attname in enumerate(copied)}
+    positions |= {
+        name: len(copied) + offset for offset, name in enumerate(HISTORY_VALUES)
+    }
+    try:
+        picked = [positions[field.attname] for field in table.fields]
+    except KeyError as missing:
+        raise NotImplementedError(
+            f"History of {model.__name__} has a column {missing} with no value."
+        ) from None
+    pick = operator.itemgetter(*picked)
+    return HistoryPlan(records=records_of(model), table=table, pick=pick)
+
+
+def insert_statement(database, plan: TablePlan, value_rows) -> tuple[str, list]:
+    if database.vendor == "postgresql":
+        return json_insert(plan, value_rows)
+    return values_insert(database, plan, value_rows)
+
+
+def values_insert(database, plan: TablePlan, value_rows) -> tuple[str, list]:
     """INSERT ... VALUES, the values prepared as the ORM's own insert does."""
     params = [
-        field.get_db_prep_save(field.pre_save(row, True), connection)
-        for row in group
-        for field in fields
+        field.get_db_prep_save(value, database)
+        for values in value_rows
+        for field, value in zip(plan.fields, values, strict=True)
     ]
-    return values_sql(model, with_pk, len(group)), params
+    return values_sql(plan.model, plan.with_pk, len(value_rows)), params
 
 
-def json_insert(model, with_pk, fields, group) -> tuple[str, list]:
+def json_insert(plan: TablePlan, value_rows) -> tuple[str, list]:
     """The rows as one JSON parameter that PostgreSQL turns into records.
 
     Binding a dozen rows value by value cost more than the rest of the
@@ -200,22 +344,41 @@ def json_insert(model, with_pk, fields, group) -> tuple[str, list]:
     types of PLAIN_TYPES come this way: their database value is their
     Python value, or its ISO text.
     """
-    records = [
-        {field.column: json_value(field.pre_save(row, True)) for field in fields}
-        for row in group
-    ]
-    # No default for what is inside a JSON field: a value the ORM could not
-    # store either fails here too.
-    return json_sql(model, with_pk), [json.dumps(records)]
+    records = []
+    for values in value_rows:
+        if plan.as_text:
+            values = list(values)
+            for position, to_text in plan.as_text:
+                if values[position] is not None:
+                    values[position] = to_text(values[position])
+        records.append(dict(zip(plan.columns, values, strict=True)))
+    # Only lazy text has a default: anything else inside a JSON field that
+    # the ORM could not store fails here too.
+    text = json.dumps(records, default=lazy_text)
+    return json_sql(plan.model, plan.with_pk), [text]
 
 
-def json_value(value):
-    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
-        # In full: Django's own JSON encoder would cut microseconds.
-        return value.isoformat()
-    if isinstance(value, Decimal | UUID | Promise):
+def lazy_text(value):
+    if isinstance(value, Promise):
         return str(value)
-    return value
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+# Values JSON holds as text, by the database type of their field; times in
+# full, where Django's own JSON encoder would cut microseconds.
+TEXT_OF = {
+    "DateField": operator.methodcaller("isoformat"),
+    "DateTimeField": operator.methodcaller("isoformat"),
+    "TimeField": operator.methodcaller("isoformat"),
+    "DecimalField": str,
+    "UUIDField": str,
+}
+
+
+def database_type(field: Field) -> str:
+    if field.is_relation:
+        return field.target_field.get_internal_type()
+    return field.get_internal_type()
 
 
 # Field types whose database value is their Python value (or, for times,
@@ -250,17 +413,16 @@ PLAIN_TYPES = {
 
 @cache
 def insert_fields(model: type[Model], with_pk: bool) -> list[Field]:
+    """The columns an insert names: the primary key first, when given."""
     fields = [
         field
         for field in model._meta.concrete_fields
         if not field.generated and (with_pk or not field.primary_key)
     ]
+    fields.sort(key=lambda field: not field.primary_key)
     for field in fields:
-        internal_type = field.get_internal_type()
-        if field.is_relation:
-            internal_type = field.target_field.get_internal_type()
         plain = (
-            internal_type in PLAIN_TYPES
+            database_type(field) in PLAIN_TYPES
             and field.db_default is NOT_PROVIDED
             and getattr(field, "encoder", None) is None
         )
@@ -289,21 +451,4 @@ def json_sql(model: type[Model], with_pk: bool) -> str:
     return (
         f"INSERT INTO {table} ({columns}) "
         f"SELECT {columns} FROM json_populate_recordset(NULL::{table}, %s)"
-    )
-
-
-def history_row(instance: Model, when) -> Model:
-    """The audit-history row of a change to `instance`, unsaved.
-
-    The same row django-simple-history writes after a save, attributed to
-    the same person (bowtie.audit.acting_user).
-    """
-    records: HistoricalRecords = records_of(type(instance))
-    fields = records.fields_included(instance)
-    return history_model_of(type(instance))(
-        history_date=when,
-        history_type="+",
-        history_user=records.get_history_user(instance),
-        history_change_reason=records.get_change_reason_for_object(instance, "+", None),
-        **{field.attname: getattr(instance, field.attname) for field in fields},
     )

@@ -28,8 +28,10 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.models import JSONField
 
 from bowtie.calendars import BusinessCalendar, build_calendar
 from bowtie.models import (
@@ -98,16 +100,28 @@ class Rows:
     def instances(self, keep: Callable[[dict], bool] | None = None) -> list:
         """New model instances of the rows, or of those `keep` accepts."""
         found = []
+        json_positions = self.json_positions
         for row in self.values:
             if keep is not None and not keep(dict(zip(self.names, row, strict=True))):
                 continue
-            # JSON values are the only mutable ones: each caller gets a copy.
-            values = [
-                copy.deepcopy(value) if isinstance(value, list | dict) else value
-                for value in row
-            ]
-            found.append(self.model.from_db(DEFAULT_DB_ALIAS, self.names, values))
+            if json_positions:
+                # JSON values are the only mutable ones: each caller gets a copy.
+                row = list(row)
+                for position in json_positions:
+                    row[position] = copy.deepcopy(row[position])
+            found.append(self.model.from_db(DEFAULT_DB_ALIAS, self.names, row))
         return found
+
+    @cached_property
+    def json_positions(self) -> tuple[int, ...]:
+        json_columns = {
+            field.attname
+            for field in self.model._meta.concrete_fields
+            if isinstance(field, JSONField)
+        }
+        return tuple(
+            position for position, name in enumerate(self.names) if name in json_columns
+        )
 
 
 @dataclass(frozen=True)

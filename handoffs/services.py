@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bowtie.calendars import calendar_for
+from bowtie.compiled_queries import CompiledQuery
 from bowtie.domains import is_free_mail
 from bowtie.models import Account, AccountDomain, Person, Topic
 from bowtie.notifications import notify
@@ -74,11 +75,7 @@ def match_account(email_domain: str):
         return None
     # The id alone is a cheap lookup; the account, its owner and their team
     # are loaded only when the domain is registered.
-    account_id = (
-        AccountDomain.objects.filter(domain=email_domain)
-        .values_list("account_id", flat=True)
-        .first()
-    )
+    account_id = ACCOUNT_OF_DOMAIN.first_value(email_domain)
     if account_id is None:
         return None
     return Account.objects.select_related("owner__team").get(pk=account_id)
@@ -102,7 +99,36 @@ def find_latest_cycle(values: dict):
     A new cycle is only opened when none is open, and a closed one never
     reopens, so an open cycle is always the latest.
     """
-    return cycles_of(values).only("id", "cycle", "closed_at").order_by("-cycle").first()
+    if values["email"]:
+        return LATEST_CYCLE_BY_EMAIL.first_instance(values["email"])
+    return LATEST_CYCLE_BY_EXTERNAL_ID.first_instance(
+        values["external_source"], values["external_id"]
+    )
+
+
+def latest_cycle(cycles):
+    return cycles.only("id", "cycle", "closed_at").order_by("-cycle")[:1]
+
+
+# Asked of every lead taken in: compiled once (bowtie.compiled_queries).
+ACCOUNT_OF_DOMAIN = CompiledQuery(
+    lambda domain: (
+        AccountDomain.objects.filter(domain=domain)
+        .values_list("account_id", flat=True)
+        .order_by("pk")[:1]
+    ),
+    "example.org",
+)
+LATEST_CYCLE_BY_EMAIL = CompiledQuery(
+    lambda email: latest_cycle(cycles_of({"email": email})), "kim@example.org"
+)
+LATEST_CYCLE_BY_EXTERNAL_ID = CompiledQuery(
+    lambda source, external_id: latest_cycle(
+        cycles_of({"email": "", "external_source": source, "external_id": external_id})
+    ),
+    "example-source",
+    "example-id",
+)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 from django.db import connection, models, transaction
 from django.test.utils import isolate_apps
+from django.utils.translation import gettext_lazy
 from simple_history.models import HistoricalRecords
 
 from bowtie.audit import history_model_of
@@ -208,3 +209,46 @@ def test_a_field_the_json_path_cannot_store_is_refused():
 
     with pytest.raises(NotImplementedError, match="ORM's insert compiler"):
         insert_fields(Timed, True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_pointing_at_an_unsaved_row_is_refused_naming_the_field():
+    team = TeamFactory()
+    lead, _ = lead_and_handoff("e@example.org", team, PersonFactory(), None)
+    touch = Touch(lead=lead, kind=Touch.Kind.SUBMISSION, occurred_at=NOW)
+
+    with pytest.raises(ValueError, match="Touch.lead points at an unsaved Lead"):
+        with transaction.atomic():
+            insert_rows([touch])
+
+    assert not Touch.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_row_that_keeps_history_must_come_with_its_key():
+    lead, _ = lead_and_handoff("f@example.org", TeamFactory(), PersonFactory(), None)
+
+    with pytest.raises(ValueError, match="give it its key first"):
+        with transaction.atomic():
+            insert_rows([lead])
+
+    assert not Lead.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lazy_text_is_stored_as_its_text():
+    owner = PersonFactory()
+    notification = Notification(
+        recipient=owner,
+        event_key="test:lazy",
+        topic="new_work",
+        subject=gettext_lazy("New lead"),
+        body="",
+        created_at=NOW,
+    )
+
+    with transaction.atomic():
+        assign_ids([notification])
+        insert_rows([notification])
+
+    assert Notification.objects.get(pk=notification.pk).subject == "New lead"

@@ -20,6 +20,7 @@ from handoffs.api.serializers import (
     DealSerializer,
     LeadBatchAnswerSerializer,
     LeadSerializer,
+    lead_representation,
 )
 from handoffs.closing import packet_items
 from handoffs.deal_changes import DealChangeRefused, change_deal
@@ -144,7 +145,7 @@ class LeadViewSet(
             # Not through get_queryset: a repeat of a lead the caller may not
             # see still answers, with what the single endpoint says of it.
             lead = leads_with_due(Lead.objects.filter(pk=lead.pk)).get()
-        body = self.get_serializer(lead).data | {"repeat": not result.created}
+        body = lead_representation(lead) | {"repeat": not result.created}
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return code, body
 

@@ -76,7 +76,9 @@ class EscalationRule(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_action_display()} {self.when}"
+        # Read from a dict: get_action_display rebuilds the choices each time,
+        # and every new lead's ladder names each of its rungs.
+        return f"{ACTION_LABELS.get(self.action, self.action)} {self.when}"
 
     @property
     def when(self) -> str:
@@ -103,6 +105,9 @@ class EscalationRule(models.Model):
                 errors["percent_of_target"] = "Leave empty for an elapsed time."
         if errors:
             raise ValidationError(errors)
+
+
+ACTION_LABELS = dict(EscalationRule.Action.choices)
 
 
 class LadderStep(models.Model):
