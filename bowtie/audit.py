@@ -28,26 +28,14 @@ AUDITED: list[HistoricalRecords] = []
 
 
 def keeps_history(model) -> bool:
-    return model in audited_models()
+    return any(records.cls is model for records in AUDITED)
 
 
 def records_of(model) -> HistoricalRecords:
-    try:
-        return audited_models()[model]
-    except KeyError:
-        raise LookupError(f"{model.__name__} keeps no audit history.") from None
-
-
-def audited_models() -> dict:
-    # Rebuilt whenever a model has joined AUDITED since: models are still
-    # being declared when the first of them asks.
-    if len(AUDITED_BY_MODEL) != len(AUDITED):
-        AUDITED_BY_MODEL.clear()
-        AUDITED_BY_MODEL.update({records.cls: records for records in AUDITED})
-    return AUDITED_BY_MODEL
-
-
-AUDITED_BY_MODEL: dict = {}
+    for records in AUDITED:
+        if records.cls is model:
+            return records
+    raise LookupError(f"{model.__name__} keeps no audit history.")
 
 
 def history_model_of(model):

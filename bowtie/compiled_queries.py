@@ -17,14 +17,18 @@ from functools import cached_property
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
-from django.db.models.sql.compiler import SQLCompiler
+from django.db.models.query import ModelIterable
 
 
 class CompiledQuery:
+    """A queryset whose SQL is compiled once and run with new values.
+
+    `build` makes the queryset from its values; `examples` are values of the
+    right types, each distinct from the others and from any constant of the
+    query, so that each is found where it goes among the parameters.
+    """
+
     def __init__(self, build: Callable[..., QuerySet], *examples):
-        """`build` makes the queryset from its values; `examples` are values
-        of the right types, each distinct from the others and from any
-        constant of the query, so that each can be found in its parameters."""
         self.build = build
         self.examples = examples
 
@@ -33,36 +37,65 @@ class CompiledQuery:
         queryset = self.build(*self.examples)
         compiler = queryset.query.get_compiler(DEFAULT_DB_ALIAS)
         sql, params = compiler.as_sql()
+
         columns = [column for column, _, _ in compiler.select]
-        if not all(hasattr(column, "target") for column in columns):
-            raise NotImplementedError("Only columns of the model can be selected.")
+        if queryset.query.select_related or not all(
+            getattr(column, "target", None) is not None
+            and column.target.model._meta.concrete_model
+            is queryset.model._meta.concrete_model
+            for column in columns
+        ):
+            raise NotImplementedError("Only the model's own columns can be selected.")
+        sources = tuple(self.source_of(param) for param in params)
+        unused = set(range(len(self.examples))) - {
+            where[0] for kind, where in sources if kind == "value"
+        }
+        if unused:
+            raise NotImplementedError(
+                f"{self.examples[min(unused)]!r} is not among the query's "
+                f"parameters: its lookup changes it. Run this one through the ORM."
+            )
+
         return Compiled(
             sql=sql,
-            sources=tuple(self.source_of(param) for param in params),
+            sources=sources,
             model=queryset.model,
             names=tuple(column.target.attname for column in columns),
-            compiler=compiler,
+            gives_instances=queryset._iterable_class is ModelIterable,
             converters=compiler.get_converters(columns),
         )
 
-    def source_of(self, param):
-        matches = [i for i, example in enumerate(self.examples) if example == param]
+    def source_of(self, param) -> tuple[str, object]:
+        matches = [
+            index
+            for index, example in enumerate(self.examples)
+            if is_example_of(example, param)
+        ]
         if len(matches) > 1:
             raise ValueError(f"Examples must differ: {param!r} is given twice.")
-        return ("value", matches[0]) if matches else ("constant", param)
+        if not matches:
+            return ("constant", param)
+        # The ORM may wrap a value to fix its database type (psycopg's Int2 for
+        # a small integer column): each new value is wrapped the same way.
+        example = self.examples[matches[0]]
+        wrap = type(param) if type(param) is not type(example) else None
+        return ("value", (matches[0], wrap))
 
     def rows(self, *values) -> list[tuple]:
+        if len(values) != len(self.examples):
+            raise TypeError(f"{len(self.examples)} values wanted, {len(values)} given.")
         compiled = self.compiled
         params = [
-            values[where] if kind == "value" else where
+            where if kind == "constant" else value_for(values, *where)
             for kind, where in compiled.sources
         ]
-        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+
+        database = connections[DEFAULT_DB_ALIAS]
+        with database.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         if compiled.converters:
-            converted = compiled.compiler.apply_converters(rows, compiled.converters)
-            rows = [tuple(row) for row in converted]
+            rows = [compiled.converted(row, database) for row in rows]
         return rows
 
     def first_value(self, *values):
@@ -72,20 +105,51 @@ class CompiledQuery:
 
     def first_instance(self, *values) -> Model | None:
         """The first row as an instance, its other fields deferred (as `only`)."""
+        compiled = self.compiled
+        if not compiled.gives_instances:
+            raise TypeError("This query gives values, not instances.")
         rows = self.rows(*values)
         if not rows:
             return None
-        compiled = self.compiled
         return compiled.model.from_db(DEFAULT_DB_ALIAS, compiled.names, rows[0])
+
+
+def is_example_of(example, param) -> bool:
+    """Whether a parameter of the compiled query is this example value.
+
+    Equal, and of the example's type or a subclass of it. A bool is never
+    taken for an int: 1 == True, and a constant True must not take the
+    place of a value 1, nor a constant 0 that of a value False.
+    """
+    return (
+        isinstance(param, type(example))
+        and isinstance(param, bool) == isinstance(example, bool)
+        and param == example
+    )
+
+
+def value_for(values: tuple, index: int, wrap: type | None):
+    value = values[index]
+    return value if wrap is None or value is None else wrap(value)
 
 
 @dataclass(frozen=True)
 class Compiled:
     sql: str
-    # Where each parameter comes from: ("value", index into the values given)
-    # or ("constant", the value the queryset was built with).
+    # Where each parameter comes from: ("value", (index into the values
+    # given, the type to wrap it in or None)) or ("constant", the value the
+    # queryset was built with).
     sources: tuple[tuple[str, object], ...]
     model: type[Model]
+    # The selected columns' attributes, in the model's order (as `only`).
     names: tuple[str, ...]
-    compiler: SQLCompiler
+    gives_instances: bool
+    # By column: the ORM's converters from database values, and their column.
     converters: dict
+
+    def converted(self, row: tuple, database) -> tuple:
+        values = list(row)
+        for position, (converters, column) in self.converters.items():
+            for convert in converters:
+                values[position] = convert(values[position], column, database)
+        return tuple(values)

@@ -83,10 +83,16 @@ def match_account(email_domain: str):
 
 def cycles_of(values: dict):
     if values["email"]:
-        return Lead.objects.filter(email=values["email"])
-    return Lead.objects.filter(
-        external_source=values["external_source"], external_id=values["external_id"]
-    )
+        return cycles_by_email(values["email"])
+    return cycles_by_external_id(values["external_source"], values["external_id"])
+
+
+def cycles_by_email(email: str):
+    return Lead.objects.filter(email=email)
+
+
+def cycles_by_external_id(source: str, external_id: str):
+    return Lead.objects.filter(external_source=source, external_id=external_id)
 
 
 def find_open_cycle(values: dict):
@@ -120,11 +126,11 @@ ACCOUNT_OF_DOMAIN = CompiledQuery(
     "example.org",
 )
 LATEST_CYCLE_BY_EMAIL = CompiledQuery(
-    lambda email: latest_cycle(cycles_of({"email": email})), "kim@example.org"
+    lambda email: latest_cycle(cycles_by_email(email)), "kim@example.org"
 )
 LATEST_CYCLE_BY_EXTERNAL_ID = CompiledQuery(
     lambda source, external_id: latest_cycle(
-        cycles_of({"email": "", "external_source": source, "external_id": external_id})
+        cycles_by_external_id(source, external_id)
     ),
     "example-source",
     "example-id",

@@ -1,5 +1,7 @@
 """A query compiled once answers as its queryset does, for any values."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from bowtie.compiled_queries import CompiledQuery
@@ -7,6 +9,7 @@ from handoffs.models import Lead
 from handoffs.services import find_latest_cycle
 from tests.factories import LeadFactory
 
+NOW = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
 BY_EMAIL = CompiledQuery(
     lambda email: (
         Lead.objects.filter(email=email, closed_at__isnull=True)
@@ -31,29 +34,53 @@ def test_each_run_takes_its_own_values():
 
 @pytest.mark.django_db
 def test_constants_of_the_query_stay_as_they_are():
-    open_lead = LeadFactory(email="c@example.org")
-    count = CompiledQuery(
+    live = LeadFactory(email="c@example.org", cycle=1, closed_at=NOW)
+    LeadFactory(email="c@example.org", cycle=2, is_historical=True)
+    # 0 == False: the example 0 must not take the place of the constant False.
+    live_from_cycle = CompiledQuery(
         lambda email, cycle: Lead.objects.filter(
             email=email, cycle__gte=cycle, is_historical=False
         ).values_list("id", flat=True),
         "x@example.org",
-        7,
+        0,
     )
 
-    assert count.rows("c@example.org", 1) == [(open_lead.pk,)]
-    assert count.rows("c@example.org", 2) == []
+    assert live_from_cycle.rows("c@example.org", 1) == [(live.pk,)]
+    assert live_from_cycle.rows("c@example.org", 2) == []
 
 
 @pytest.mark.django_db
 def test_the_latest_cycle_is_found_by_email_and_by_external_id():
-    by_email = LeadFactory(email="d@example.org", cycle=2)
-    by_id = LeadFactory(email="", external_source="crm", external_id="17", cycle=1)
+    LeadFactory(email="d@example.org", cycle=1, closed_at=NOW)
+    latest = LeadFactory(email="d@example.org", cycle=2)
+    by_id = LeadFactory(email="", external_source="crm", external_id="17")
+    LeadFactory(email="", external_source="erp", external_id="17", cycle=3)
 
-    assert find_latest_cycle({"email": "d@example.org"}).pk == by_email.pk
+    assert find_latest_cycle({"email": "d@example.org"}).pk == latest.pk
     found = find_latest_cycle(
         {"email": "", "external_source": "crm", "external_id": "17"}
     )
-    assert (found.pk, found.cycle) == (by_id.pk, 1)
+    assert found.pk == by_id.pk
+
+
+def test_a_lookup_that_changes_its_value_is_refused():
+    query = CompiledQuery(
+        lambda part: Lead.objects.filter(email__contains=part).values_list("id"),
+        "example",
+    )
+
+    with pytest.raises(NotImplementedError, match="'example' is not among"):
+        query.rows("other")
+
+
+def test_values_rather_than_instances_are_not_made_into_instances():
+    query = CompiledQuery(
+        lambda email: Lead.objects.filter(email=email).values_list("id"),
+        "x@example.org",
+    )
+
+    with pytest.raises(TypeError, match="gives values"):
+        query.first_instance("x@example.org")
 
 
 @pytest.mark.django_db

@@ -15,6 +15,7 @@ from bowtie.models import (
     Delivery,
     NotificationPreference,
     OutOfOffice,
+    Person,
     Team,
     Topic,
     WebhookDelivery,
@@ -229,3 +230,14 @@ def test_triggers_that_went_missing_are_put_back(db):
 
     assert name in configuration_cache.existing_triggers(connection)
     assert configuration_cache.read_token() != token
+
+
+def test_each_caller_gets_its_own_copy_of_json_values(db):
+    PersonFactory(languages=["de", "en"])
+    rows = configuration_cache.Rows.read(Person.objects.all())
+
+    first, second = rows.instances()[0], rows.instances()[0]
+    first.languages.append("fr")
+
+    assert rows.json_positions == (rows.names.index("languages"),)
+    assert second.languages == ["de", "en"]

@@ -252,3 +252,16 @@ def test_lazy_text_is_stored_as_its_text():
         insert_rows([notification])
 
     assert Notification.objects.get(pk=notification.pk).subject == "New lead"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lazy_text_inside_a_json_value_is_refused_as_the_orm_refuses_it():
+    lead, _ = lead_and_handoff("g@example.org", TeamFactory(), PersonFactory(), None)
+    lead.engagement = {"last_activity": gettext_lazy("Email Opened")}
+
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        with transaction.atomic():
+            assign_ids([lead])
+            insert_rows([lead])
+
+    assert not Lead.objects.exists()

@@ -258,8 +258,8 @@ class Deal(models.Model):
             )
 
     @classmethod
-    def from_db(cls, db, field_names, values):
-        deal = super().from_db(db, field_names, values)
+    def from_db(cls, db, field_names, values, *, fetch_mode=None):
+        deal = super().from_db(db, field_names, values, fetch_mode=fetch_mode)
         # The currency the stored rate is for, to tell when it changes.
         if "amount_currency" in deal.__dict__:
             deal._rate_currency = deal.__dict__["amount_currency"]

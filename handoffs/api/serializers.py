@@ -102,13 +102,13 @@ def lead_representation(lead: Lead) -> dict:
     and changes nothing in the serializer, so each thread keeps one. A field
     that comes to need the request must leave this for get_serializer.
     """
-    serializer = getattr(answering, "lead_serializer", None)
+    serializer = getattr(per_thread, "lead_serializer", None)
     if serializer is None:
-        serializer = answering.lead_serializer = LeadSerializer()
+        serializer = per_thread.lead_serializer = LeadSerializer()
     return serializer.to_representation(lead)
 
 
-answering = threading.local()
+per_thread = threading.local()
 
 
 class LeadBatchResultSerializer(serializers.Serializer):
