@@ -183,6 +183,20 @@ def cpu_table() -> dict[int, tuple[int, float]]:
     return table
 
 
+def machine_busy_seconds() -> float | None:
+    """CPU seconds every processor has spent busy since boot, from /proc/stat.
+
+    Idle and waiting on I/O do not count; everything else does, the kernel's
+    own work on the network and the disk included.
+    """
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = map(int, fields[:8])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def tree_cpu_seconds(table: dict[int, tuple[int, float]], root: int) -> float:
     """CPU seconds of a process and all its descendants."""
     chosen = {root} if root in table else set()

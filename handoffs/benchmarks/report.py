@@ -51,16 +51,20 @@ def render(
         f"CPUs shared with the load generator.",
         "",
         f"Closed loop: {options['clients']} clients, {options['requests']} requests "
-        "per endpoint. CPU per answered request, in ms.",
-        f"{'endpoint':<17}{'req/s':>8}{'p50 ms':>10}{'p99 ms':>10}"
-        f"{'web CPU':>10}{'worker CPU':>12}{'db CPU':>9}",
+        "per endpoint. CPU per answered request, in ms: web server, Celery worker,",
+        "PostgreSQL backends, the load generator, and the rest of the machine.",
+        f"{'endpoint':<17}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'web':>7}{'worker':>8}{'db':>6}{'load':>6}{'other':>7}{'all':>6}",
     ]
     for name in ("baseline", "intake"):
         run, used = closed[name], cpu[name]
+        known = [value for value in used.values() if value is not None]
         lines.append(
-            f"{name:<17}{run.throughput():>8.1f}{ms(run.latency_ms(50)):>10}"
-            f"{ms(run.latency_ms(99)):>10}{ms(used['web']):>10}"
-            f"{ms(used['worker']):>12}{ms(used['database']):>9}"
+            f"{name:<17}{run.throughput():>8.1f}{ms(run.latency_ms(50)):>8}"
+            f"{ms(run.latency_ms(99)):>8}{ms(used['web']):>7}"
+            f"{ms(used['worker']):>8}{ms(used['database']):>6}"
+            f"{ms(used['generator']):>6}{ms(used['other']):>7}"
+            f"{ms(sum(known) if known else None):>6}"
         )
 
     for name in ("baseline", "intake"):
@@ -74,7 +78,7 @@ def render(
     share = ratio(closed["intake"].throughput(), closed["baseline"].throughput())
     web_cost = ratio(cpu["intake"]["web"], cpu["baseline"]["web"])
     lines.append(
-        f"{'intake/baseline':<17}{percent(share):>8}{'':>20}{ms(web_cost) + ' x':>10}"
+        f"{'intake/baseline':<17}{percent(share):>8}{'':>16}{ms(web_cost) + ' x':>7}"
     )
 
     lines += [

@@ -29,6 +29,7 @@ from handoffs.benchmarks.processes import (
     cpu_seconds_between,
     cpu_table,
     log_tail,
+    machine_busy_seconds,
     tree_cpu_seconds,
 )
 
@@ -44,6 +45,7 @@ DRAIN_TIMEOUT_SECONDS = 60
 CLOSED_LOOP_TIME_LIMIT_SECONDS = 120
 OPEN_LOOP_GRACE_SECONDS = 30
 REQUEST_TIMEOUT_SECONDS = 30
+CPU_COLUMNS = ("web", "worker", "database", "generator", "other")
 
 
 def default_redis_url() -> str:
@@ -286,7 +288,7 @@ class Command(BaseCommand):
                 run, f"closed-{name}", options["requests"]
             )
             backends_before = database.backend_pids()
-            before = cpu_table()
+            before = (cpu_table(), machine_busy_seconds())
             closed[name] = self.run_load(
                 path,
                 bodies,
@@ -296,7 +298,7 @@ class Command(BaseCommand):
             self.check_answers(name, closed[name])
             # The worker's share is only complete once it has sent everything.
             self.wait_for_deliveries()
-            after = cpu_table()
+            after = (cpu_table(), machine_busy_seconds())
             backends = set(backends_before) | set(database.backend_pids())
             cpu[name] = self.cpu_per_request(
                 before, after, backends, len(closed[name].successes())
@@ -346,21 +348,40 @@ class Command(BaseCommand):
         self.wait_for_deliveries()
 
     def cpu_per_request(
-        self, before: dict, after: dict, backends: set[int], count: int
+        self, before: tuple, after: tuple, backends: set[int], count: int
     ) -> dict[str, float | None]:
-        """Milliseconds of CPU per answered request, by kind of process."""
-        if not before or not after or not count:
-            return {"web": None, "worker": None, "database": None}
+        """Milliseconds of CPU per answered request, by kind of process.
+
+        `before` and `after` are each a process table and the machine's busy
+        seconds. The load generator is this process; "other" is what the
+        machine spent beside the four (Redis, the kernel's network work,
+        PostgreSQL's background writers), so that the columns add up to all
+        the CPU a request cost.
+        """
+        (table_before, busy_before), (table_after, busy_after) = before, after
+        if not table_before or not table_after or not count:
+            return dict.fromkeys(CPU_COLUMNS)
 
         def used(pid: int) -> float:
-            return tree_cpu_seconds(after, pid) - tree_cpu_seconds(before, pid)
+            return tree_cpu_seconds(table_after, pid) - tree_cpu_seconds(
+                table_before, pid
+            )
 
+        generator = os.getpid()
+        seconds = {
+            "web": used(self.group.pid("web")),
+            "worker": used(self.group.pid("worker")),
+            "database": cpu_seconds_between(table_before, table_after, list(backends)),
+            "generator": table_after[generator][1] - table_before[generator][1],
+        }
+        seconds["other"] = (
+            None
+            if busy_before is None or busy_after is None
+            else max(0.0, busy_after - busy_before - sum(seconds.values()))
+        )
         return {
-            "web": used(self.group.pid("web")) * 1000 / count,
-            "worker": used(self.group.pid("worker")) * 1000 / count,
-            "database": cpu_seconds_between(before, after, list(backends))
-            * 1000
-            / count,
+            column: None if value is None else value * 1000 / count
+            for column, value in seconds.items()
         }
 
     def run_load(
