@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bowtie.settings")
@@ -29,3 +29,35 @@ def close_stale_connections(task=None, **kwargs):
     if connection.in_atomic_block:
         return
     close_old_connections()
+
+
+class OutboxRelayStep(bootsteps.StartStopStep):
+    """The outbox relay (bowtie.outbox_relay) beside the worker's pool.
+
+    Every worker runs one when settings ask for it, so a worker added on
+    another host sends its share without being told.
+    """
+
+    requires = {"celery.worker.components:Pool"}
+
+    def include_if(self, worker) -> bool:
+        from django.conf import settings
+
+        return settings.BOWTIE_OUTBOX_RELAY
+
+    def create(self, worker):
+        from django.conf import settings
+
+        from bowtie.outbox_relay import OutboxRelay
+
+        self.relay = OutboxRelay(settings.BOWTIE_OUTBOX_SENDERS)
+        return self
+
+    def start(self, worker) -> None:
+        self.relay.start()
+
+    def stop(self, worker) -> None:
+        self.relay.stop()
+
+
+celery_app.steps["worker"].add(OutboxRelayStep)

@@ -64,6 +64,15 @@ class Environment(BaseSettings):
     outbox_retry_after_seconds: int = Field(
         30, ge=5, alias="BOWTIE_OUTBOX_RETRY_AFTER_SECONDS"
     )
+    # Deliveries sent by a relay in each worker, which PostgreSQL wakes as the
+    # transaction that wrote them commits (bowtie.outbox_relay). "auto": on
+    # with PostgreSQL. Off behind a pooler that shares sessions between
+    # clients (PgBouncer's transaction mode), where LISTEN cannot work: a
+    # task per delivery goes through the broker instead.
+    outbox_relay: Literal["auto", "on", "off"] = Field(
+        "auto", alias="BOWTIE_OUTBOX_RELAY"
+    )
+    outbox_senders: int = Field(4, ge=1, le=32, alias="BOWTIE_OUTBOX_SENDERS")
     form_rate_limit: str = Field("30/m", alias="BOWTIE_FORM_RATE_LIMIT")
     api_rate_per_minute: int = Field(600, ge=1, alias="BOWTIE_API_RATE_PER_MINUTE")
     # Behind a load balancer every request comes from its address; name the
@@ -116,6 +125,15 @@ class Environment(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def check_outbox_relay(self) -> "Environment":
+        if self.outbox_relay == "on" and not self.uses_postgresql:
+            raise ValueError(
+                "BOWTIE_OUTBOX_RELAY=on needs PostgreSQL: set DATABASE_URL to "
+                "a postgres:// address, or leave the relay on auto"
+            )
+        return self
+
+    @model_validator(mode="after")
     def require_production_secrets(self) -> "Environment":
         if self.mode == "production" and len(self.secret_key) < 32:
             raise ValueError(
@@ -127,6 +145,16 @@ class Environment(BaseSettings):
     @property
     def is_development(self) -> bool:
         return self.mode == "development"
+
+    @property
+    def uses_postgresql(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def runs_outbox_relay(self) -> bool:
+        return self.outbox_relay == "on" or (
+            self.outbox_relay == "auto" and self.uses_postgresql
+        )
 
 
 def load_environment() -> Environment:

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import httpx
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives, mailers
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -139,8 +139,12 @@ def unsaved_deliveries(
 
 
 def deliver_after_commit(deliveries: list[Delivery]) -> None:
-    """Queue the stored deliveries for a worker once the transaction commits."""
-    if deliveries:
+    """Have a worker send the stored deliveries once the transaction commits.
+
+    Where the outbox relay runs (bowtie.outbox_relay) the commit itself tells
+    it, through the database; otherwise a task per delivery is queued.
+    """
+    if deliveries and not settings.BOWTIE_OUTBOX_RELAY:
         ids = [delivery.pk for delivery in deliveries]
         transaction.on_commit(lambda: enqueue_deliveries(ids))
 
@@ -252,15 +256,45 @@ def enqueue_deliveries(delivery_ids: list[int]) -> None:
 def claim_delivery(delivery_id: int, now) -> Delivery | None:
     """Claim a pending delivery; return it with the message it sends, or None.
 
+    A delivery whose earlier claim has lapsed (its worker died, or an attempt
+    failed and its back-off is over) may be claimed again.
+    """
+    claimed = run_claim(
+        "id = %s AND status = %s AND (claimed_until IS NULL OR claimed_until < %s)",
+        [delivery_id, Delivery.Status.PENDING, prepared_time(now)],
+        now,
+    )
+    return claimed[0] if claimed else None
+
+
+def claim_new_deliveries(now, limit: int) -> list[Delivery]:
+    """Claim up to `limit` pending deliveries never tried, oldest first.
+
+    PostgreSQL only: rows another relay is claiming at this moment are
+    skipped, not waited for, so relays of several workers share the work
+    and never send one delivery twice. A delivery already tried is the
+    outbox sweep's, at the end of its back-off.
+    """
+    delivery = quoted_table(Delivery)
+    return run_claim(
+        f"id IN (SELECT id FROM {delivery} WHERE status = %s "
+        f"AND claimed_until IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)",
+        [Delivery.Status.PENDING, limit],
+        now,
+    )
+
+
+def run_claim(condition: str, params: list, now) -> list[Delivery]:
+    """Claim the deliveries the condition picks, with the message each sends.
+
     The claim and the read of the message are one UPDATE ... RETURNING. The
     notification's and recipient's columns come through scalar subqueries,
     because SQLite's RETURNING cannot name a joined table.
     """
     quote = connection.ops.quote_name
-    delivery = quote(Delivery._meta.db_table)
-    notification = quote(Notification._meta.db_table)
-    person = quote(Person._meta.db_table)
-    claimed_until = Delivery._meta.get_field("claimed_until")
+    delivery = quoted_table(Delivery)
+    notification = quoted_table(Notification)
+    person = quoted_table(Person)
 
     def of_notification(column: str) -> str:
         return (
@@ -277,27 +311,21 @@ def claim_delivery(delivery_id: int, now) -> Delivery | None:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {delivery} SET claimed_until = %s "
-            f"WHERE id = %s AND status = %s "
-            f"AND (claimed_until IS NULL OR claimed_until < %s) "
-            f"RETURNING notification_id, channel, attempt_count, "
+            f"UPDATE {delivery} SET claimed_until = %s WHERE {condition} "
+            f"RETURNING id, notification_id, channel, attempt_count, "
             f"{of_notification('subject')}, {of_notification('body')}, "
             f"{of_notification('url')}, {of_notification('event_key')}, "
             f"{of_notification('recipient_id')}, "
             f"{of_recipient('email')}, {of_recipient('slack_webhook_url')}",
-            [
-                claimed_until.get_db_prep_value(now + CLAIM_LEASE, connection),
-                delivery_id,
-                Delivery.Status.PENDING,
-                claimed_until.get_db_prep_value(now, connection),
-            ],
+            [prepared_time(now + CLAIM_LEASE), *params],
         )
-        row = cursor.fetchone()
-    if row is None:
-        return None
+        rows = cursor.fetchall()
+    return sorted((claimed_delivery(row) for row in rows), key=lambda d: d.pk)
 
-    notification_id, channel, attempt_count, subject, body, url, event_key = row[:7]
-    recipient_id, email, slack_webhook_url = row[7:]
+
+def claimed_delivery(row: tuple) -> Delivery:
+    delivery_id, notification_id, channel, attempt_count = row[:4]
+    subject, body, url, event_key, recipient_id, email, slack_webhook_url = row[4:]
     return Delivery(
         pk=delivery_id,
         channel=channel,
@@ -315,6 +343,17 @@ def claim_delivery(delivery_id: int, now) -> Delivery | None:
     )
 
 
+def quoted_table(model) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def prepared_time(moment):
+    # As the ORM stores a time in this database (SQLite keeps text).
+    return Delivery._meta.get_field("claimed_until").get_db_prep_value(
+        moment, connection
+    )
+
+
 def deliver_one(delivery_id: int, now=None) -> str:
     """Send one pending delivery if this worker wins its claim."""
     now = now or timezone.now()
@@ -322,19 +361,58 @@ def deliver_one(delivery_id: int, now=None) -> str:
     if delivery is None:
         return "not claimed"
 
-    try:
-        send_through_channel(delivery)
-    except Exception as error:
-        return record_failed_attempt(delivery, error, now)
+    return send_claimed([delivery], now)[0]
 
-    Delivery.objects.filter(pk=delivery.pk).update(
-        status=Delivery.Status.SENT,
-        sent_at=timezone.now(),
-        attempt_count=delivery.attempt_count + 1,
-        last_error="",
-    )
-    logger.info("delivery %s sent by %s", delivery.pk, delivery.channel)
-    return "sent"
+
+def send_claimed(deliveries: list[Delivery], now) -> list[str]:
+    """Send claimed deliveries; the outcome of each: sent, retry or failed.
+
+    The e-mails go over one mail connection, opened at the first of them.
+    What was sent is marked in one statement; a failure is recorded on its
+    delivery, with the back-off of its next attempt, and the rest go on.
+    """
+    outcomes = []
+    sent = []
+    mailer = None
+    try:
+        for delivery in deliveries:
+            try:
+                if delivery.channel == Delivery.Channel.EMAIL:
+                    if mailer is None:
+                        mailer = mailers.default
+                        mailer.open()
+                    send_email(delivery.notification, mailer)
+                else:
+                    post_to_webhook(delivery.notification)
+            except Exception as error:
+                outcomes.append(record_failed_attempt(delivery, error, now))
+                if mailer is not None:
+                    # The connection may be what failed: the next e-mail
+                    # opens a new one.
+                    mailer.close()
+                    mailer = None
+                continue
+            outcomes.append("sent")
+            sent.append(delivery.pk)
+    finally:
+        if mailer is not None:
+            mailer.close()
+
+    if sent:
+        mark_sent(sent, timezone.now())
+        logger.info("deliveries %s sent", ", ".join(str(pk) for pk in sent))
+    return outcomes
+
+
+def mark_sent(delivery_ids: list[int], sent_at) -> None:
+    # In SQL: the ORM compiling this update cost a relay as much as a claim.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quoted_table(Delivery)} SET status = %s, sent_at = %s, "
+            f"attempt_count = attempt_count + 1, last_error = '' "
+            f"WHERE id IN ({', '.join(['%s'] * len(delivery_ids))})",
+            [Delivery.Status.SENT, prepared_time(sent_at), *delivery_ids],
+        )
 
 
 # E-mails that carry more than their text (a chart, a table) get an HTML
@@ -355,24 +433,33 @@ def html_of(notification: Notification) -> str | None:
     return None
 
 
-def send_through_channel(delivery: Delivery) -> None:
-    notification = delivery.notification
-    link = settings.BOWTIE_BASE_URL + notification.url if notification.url else ""
-    if delivery.channel == Delivery.Channel.EMAIL:
-        send_mail(
-            subject=notification.subject,
-            message=f"{notification.body}\n\n{link}".strip(),
-            from_email=None,
-            recipient_list=[notification.recipient.email],
-            html_message=html_of(notification),
-        )
-        return
+def send_email(notification: Notification, mailer) -> None:
+    link = link_of(notification)
+    message = EmailMultiAlternatives(
+        subject=notification.subject,
+        body=f"{notification.body}\n\n{link}".strip(),
+        to=[notification.recipient.email],
+    )
+    html = html_of(notification)
+    if html:
+        message.attach_alternative(html, "text/html")
+    mailer.send_messages([message])
+
+
+def post_to_webhook(notification: Notification) -> None:
     response = httpx.post(
         notification.recipient.slack_webhook_url,
-        json={"text": f"*{notification.subject}*\n{notification.body}\n{link}"},
+        json={
+            "text": f"*{notification.subject}*\n{notification.body}\n"
+            f"{link_of(notification)}"
+        },
         timeout=10,
     )
     response.raise_for_status()
+
+
+def link_of(notification: Notification) -> str:
+    return settings.BOWTIE_BASE_URL + notification.url if notification.url else ""
 
 
 def describe_failure(error: Exception) -> str:
@@ -413,16 +500,26 @@ def record_failed_attempt(delivery: Delivery, error: Exception, now) -> str:
 
 
 def redeliver_pending(now=None, limit: int = 200) -> int:
-    """Send deliveries left pending, oldest first; return how many were sent."""
+    """Send deliveries left pending, oldest first; return how many were sent.
+
+    Those never tried were missed: the broker was down, or the outbox relay.
+    The others wait for the end of their back-off after a failed attempt.
+    """
     now = now or timezone.now()
     stale_before = now - settings.BOWTIE_OUTBOX_RETRY_AFTER
-    pending_ids = list(
+    pending = list(
         Delivery.objects.filter(
             Q(claimed_until__isnull=True, notification__created_at__lt=stale_before)
             | Q(claimed_until__lt=now),
             status=Delivery.Status.PENDING,
         )
         .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "claimed_until")[:limit]
     )
-    return sum(deliver_one(pk, now) == "sent" for pk in pending_ids)
+    missed = [pk for pk, claimed_until in pending if claimed_until is None]
+    if missed and settings.BOWTIE_OUTBOX_RELAY:
+        logger.warning(
+            "deliveries %s were never tried: is the outbox relay running?",
+            ", ".join(str(pk) for pk in missed),
+        )
+    return sum(deliver_one(pk, now) == "sent" for pk, _ in pending)

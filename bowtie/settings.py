@@ -244,6 +244,8 @@ CELERY_DB_REUSE_MAX = 10_000
 
 BOWTIE_SWEEP_INTERVAL = timedelta(seconds=ENV.sweep_interval_seconds)
 BOWTIE_OUTBOX_RETRY_AFTER = timedelta(seconds=ENV.outbox_retry_after_seconds)
+BOWTIE_OUTBOX_RELAY = ENV.runs_outbox_relay
+BOWTIE_OUTBOX_SENDERS = ENV.outbox_senders
 BOWTIE_FORM_RATE_LIMIT = ENV.form_rate_limit
 if ENV.client_ip_header:
     RATELIMIT_IP_META_KEY = "HTTP_" + ENV.client_ip_header.upper().replace("-", "_")

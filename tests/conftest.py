@@ -20,6 +20,9 @@ def _isolated_side_effects(settings, tmp_path):
         "default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
     }
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Deliveries go out through eager tasks, in the test's own thread; the
+    # relay's tests start one themselves (tests/test_outbox_relay.py).
+    settings.BOWTIE_OUTBOX_RELAY = False
     # Tests create many users; the production hasher is slow on purpose.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CACHES = {

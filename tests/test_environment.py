@@ -53,3 +53,33 @@ def test_environment_reads_comma_separated_hosts(monkeypatch):
     environment = load_environment()
 
     assert environment.allowed_hosts == ["bowtie.example.com", "10.0.0.5"]
+
+
+@pytest.mark.parametrize(
+    ("database_url", "setting", "runs_relay"),
+    [
+        ("", "auto", False),
+        ("postgres://postgres@127.0.0.1:5432/bowtie", "auto", True),
+        ("postgres://postgres@127.0.0.1:5432/bowtie", "off", False),
+        ("postgresql://postgres@127.0.0.1:5432/bowtie", "on", True),
+    ],
+)
+def test_the_outbox_relay_runs_on_postgresql_unless_turned_off(
+    monkeypatch, database_url, setting, runs_relay
+):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("BOWTIE_OUTBOX_RELAY", setting)
+
+    environment = load_environment()
+
+    assert environment.runs_outbox_relay is runs_relay
+
+
+def test_the_outbox_relay_is_refused_without_postgresql(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///var/bowtie.sqlite3")
+    monkeypatch.setenv("BOWTIE_OUTBOX_RELAY", "on")
+
+    with pytest.raises(ImproperlyConfigured) as refused:
+        load_environment()
+
+    assert "BOWTIE_OUTBOX_RELAY=on needs PostgreSQL" in str(refused.value)

@@ -305,7 +305,7 @@ def test_failed_send_is_retried_with_backoff(db, frozen):
     delivery = Delivery.objects.get()
 
     with mock.patch.object(
-        notifications, "send_mail", side_effect=ConnectionError("smtp down")
+        notifications, "send_email", side_effect=ConnectionError("smtp down")
     ):
         failed = notifications.deliver_one(delivery.pk, NOW)
     delivery.refresh_from_db()
@@ -346,7 +346,7 @@ def test_delivery_fails_for_good_after_the_last_attempt(db, frozen):
     )
 
     with mock.patch.object(
-        notifications, "send_mail", side_effect=ConnectionError("smtp down")
+        notifications, "send_email", side_effect=ConnectionError("smtp down")
     ):
         outcome = notifications.deliver_one(delivery.pk, NOW)
 

@@ -47,8 +47,8 @@ def render(
         f"Lead intake against the one-row baseline: gunicorn "
         f"{options['web_workers']} workers x {options['web_threads']} threads, "
         f"Celery {options['worker_concurrency']} threads,",
-        f"PostgreSQL, Redis broker, file-based e-mail backend; {cpu_count or '?'} "
-        f"CPUs shared with the load generator.",
+        f"PostgreSQL, Redis broker, the worker's outbox relay, file-based e-mail "
+        f"backend; {cpu_count or '?'} CPUs shared with the load generator.",
         "",
         f"Closed loop: {options['clients']} clients, {options['requests']} requests "
         "per endpoint. CPU per answered request, in ms: web server, Celery worker,",
