@@ -9,6 +9,9 @@ the SQL and where each value goes, and afterwards only executes.
 Only for querysets whose SQL does not depend on the values: no lists of
 varying length, no None where a value may also come. Columns are converted
 from the database as the ORM converts them (JSON, SQLite's times).
+
+`run_together` sends the questions an intake asks before it writes in one
+round trip on PostgreSQL, where each was a round trip of its own.
 """
 
 from collections.abc import Callable
@@ -81,7 +84,8 @@ class CompiledQuery:
         wrap = type(param) if type(param) is not type(example) else None
         return ("value", (matches[0], wrap))
 
-    def rows(self, *values) -> list[tuple]:
+    def statement(self, *values) -> tuple[str, list]:
+        """The SQL and its parameters for these values, to run with others."""
         if len(values) != len(self.examples):
             raise TypeError(f"{len(self.examples)} values wanted, {len(values)} given.")
         compiled = self.compiled
@@ -89,29 +93,51 @@ class CompiledQuery:
             where if kind == "constant" else value_for(values, *where)
             for kind, where in compiled.sources
         ]
+        return compiled.sql, params
 
+    def rows(self, *values) -> list[tuple]:
+        [rows] = run_together([self.statement(*values)])
+        return self.converted(rows)
+
+    def converted(self, rows: list[tuple]) -> list[tuple]:
+        """Rows as the database gave them, converted as the ORM would."""
+        compiled = self.compiled
+        if not compiled.converters:
+            return rows
         database = connections[DEFAULT_DB_ALIAS]
-        with database.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
-            rows = cursor.fetchall()
-        if compiled.converters:
-            rows = [compiled.converted(row, database) for row in rows]
-        return rows
+        return [compiled.converted(row, database) for row in rows]
 
     def first_value(self, *values):
         """The first column of the first row, or None without rows."""
-        rows = self.rows(*values)
-        return rows[0][0] if rows else None
+        return self.first_value_of(self.rows(*values))
 
     def first_instance(self, *values) -> Model | None:
         """The first row as an instance, its other fields deferred (as `only`)."""
+        self.check_gives_instances()
+        return self.first_instance_of(self.rows(*values))
+
+    def first_value_of(self, rows: list[tuple]):
+        rows = self.converted(rows)
+        return rows[0][0] if rows else None
+
+    def first_instance_of(self, rows: list[tuple]) -> Model | None:
+        self.check_gives_instances()
         compiled = self.compiled
-        if not compiled.gives_instances:
-            raise TypeError("This query gives values, not instances.")
-        rows = self.rows(*values)
+        rows = self.converted(rows)
         if not rows:
             return None
         return compiled.model.from_db(DEFAULT_DB_ALIAS, compiled.names, rows[0])
+
+    def check_gives_instances(self) -> None:
+        if not self.compiled.gives_instances:
+            raise TypeError("This query gives values, not instances.")
+
+
+def sends_statements_together(database) -> bool:
+    # Only client-side binding (Django's default for psycopg) sends several
+    # statements as one query; a prepared statement holds one.
+    options = database.settings_dict.get("OPTIONS", {})
+    return database.vendor == "postgresql" and not options.get("server_side_binding")
 
 
 def is_example_of(example, param) -> bool:
@@ -131,6 +157,34 @@ def is_example_of(example, param) -> bool:
 def value_for(values: tuple, index: int, wrap: type | None):
     value = values[index]
     return value if wrap is None or value is None else wrap(value)
+
+
+def run_together(statements: list[tuple[str, list]]) -> list[list[tuple]]:
+    """Run statements in order; the rows of each. One round trip on PostgreSQL.
+
+    With client-side binding (Django's default for psycopg) several statements
+    go as one query, and each still reads what committed before it began:
+    PostgreSQL takes a snapshot per statement. Elsewhere they run one by one.
+    Only for statements that return rows.
+    """
+    database = connections[DEFAULT_DB_ALIAS]
+    results = []
+    with database.cursor() as cursor:
+        if len(statements) > 1 and sends_statements_together(database):
+            cursor.execute(
+                "; ".join(sql for sql, _ in statements),
+                [param for _, params in statements for param in params],
+            )
+            results.append(cursor.fetchall())
+            while cursor.nextset():
+                results.append(cursor.fetchall())
+        else:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                results.append(cursor.fetchall())
+    if len(results) != len(statements):
+        raise RuntimeError(f"{len(statements)} statements gave {len(results)} results.")
+    return results
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from bowtie.audit import history_model_of, keeps_history, records_of
+from bowtie.compiled_queries import sends_statements_together
 
 
 def assign_ids(rows: Iterable[Model]) -> None:
@@ -172,13 +173,6 @@ def insert_rows(rows: Iterable[Model]) -> None:
         # again must not look like an update of some other row.
         row._state.adding = row.pk is None
         row._state.db = database.alias
-
-
-def sends_statements_together(database) -> bool:
-    # Only client-side binding (Django's default for psycopg) sends several
-    # statements as one query; a prepared statement holds one.
-    options = database.settings_dict.get("OPTIONS", {})
-    return database.vendor == "postgresql" and not options.get("server_side_binding")
 
 
 @dataclass(frozen=True)

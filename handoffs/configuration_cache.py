@@ -269,11 +269,16 @@ def read_configuration(token: str | None) -> Configuration:
 
 
 def read_token() -> str | None:
-    table = connection.ops.quote_name(ConfigurationVersion._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT token FROM {table} WHERE id = %s", [TOKEN_ROW_ID])
+        cursor.execute(*configuration_token_statement())
         row = cursor.fetchone()
     return row[0] if row else None
+
+
+def configuration_token_statement() -> tuple[str, list]:
+    """The read of the token, for a caller that runs it among others."""
+    table = connection.ops.quote_name(ConfigurationVersion._meta.db_table)
+    return f"SELECT token FROM {table} WHERE id = %s", [TOKEN_ROW_ID]
 
 
 def add_token() -> str | None:
@@ -292,14 +297,15 @@ def add_token() -> str | None:
 kept: Configuration | None = None
 
 
-def current_configuration() -> Configuration:
+def current_configuration(token: str | None = None) -> Configuration:
     """The configuration as committed now: the kept one if its token still holds.
 
     The token is read before the rows, so rows read while a change commits are
-    kept under the older token, and read again by the next intake.
+    kept under the older token, and read again by the next intake. A caller
+    that has just read the token gives it.
     """
     global kept
-    token = read_token() or add_token()
+    token = token or read_token() or add_token()
     configuration = kept
     if configuration is not None and token is not None and configuration.token == token:
         return configuration

@@ -17,13 +17,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bowtie.calendars import calendar_for
-from bowtie.compiled_queries import CompiledQuery
+from bowtie.compiled_queries import CompiledQuery, run_together
 from bowtie.domains import is_free_mail
 from bowtie.models import Account, AccountDomain, Person, Topic
 from bowtie.notifications import notify
 from handoffs import clocks, metrics, webhook_events
 from handoffs.classification import classify_lead
-from handoffs.configuration_cache import current_configuration
+from handoffs.configuration_cache import (
+    configuration_token_statement,
+    current_configuration,
+)
 from handoffs.intake_writes import write_new_lead
 from handoffs.models import (
     Handoff,
@@ -71,11 +74,18 @@ class IntakeResult:
 
 def match_account(email_domain: str):
     """Find the account of a registered domain; free-mail never matches."""
-    if not email_domain or is_free_mail(email_domain):
+    if not can_match_account(email_domain):
         return None
+    return account_with_owner(ACCOUNT_OF_DOMAIN.first_value(email_domain))
+
+
+def can_match_account(email_domain: str) -> bool:
+    return bool(email_domain) and not is_free_mail(email_domain)
+
+
+def account_with_owner(account_id: int | None):
     # The id alone is a cheap lookup; the account, its owner and their team
     # are loaded only when the domain is registered.
-    account_id = ACCOUNT_OF_DOMAIN.first_value(email_domain)
     if account_id is None:
         return None
     return Account.objects.select_related("owner__team").get(pk=account_id)
@@ -105,9 +115,15 @@ def find_latest_cycle(values: dict):
     A new cycle is only opened when none is open, and a closed one never
     reopens, so an open cycle is always the latest.
     """
+    query, statement = latest_cycle_statement(values)
+    [rows] = run_together([statement])
+    return query.first_instance_of(rows)
+
+
+def latest_cycle_statement(values: dict) -> tuple[CompiledQuery, tuple]:
     if values["email"]:
-        return LATEST_CYCLE_BY_EMAIL.first_instance(values["email"])
-    return LATEST_CYCLE_BY_EXTERNAL_ID.first_instance(
+        return LATEST_CYCLE_BY_EMAIL, LATEST_CYCLE_BY_EMAIL.statement(values["email"])
+    return LATEST_CYCLE_BY_EXTERNAL_ID, LATEST_CYCLE_BY_EXTERNAL_ID.statement(
         values["external_source"], values["external_id"]
     )
 
@@ -137,9 +153,24 @@ LATEST_CYCLE_BY_EXTERNAL_ID = CompiledQuery(
 )
 
 
+@dataclass
+class FirstReads:
+    """What an intake reads before it decides anything."""
+
+    latest: Lead | None
+    # The configuration's version token (handoffs.configuration_cache).
+    token: str | None
+    # The account of the e-mail's registered domain, when one matches.
+    account_id: int | None
+
+
 @contextmanager
 def intakes_of_one_person(values: dict):
     """Let live intakes of one person take turns; intakes of others pass freely.
+
+    Yields the first reads of the intake, made once the person's turn came:
+    their latest cycle, the configuration's token and the account of their
+    domain, in one round trip with the lock on PostgreSQL.
 
     A repeat that raced the submission opening a cycle then finds that cycle
     committed and becomes a touch without claiming a rotation turn. The partial
@@ -154,7 +185,7 @@ def intakes_of_one_person(values: dict):
     """
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         # SQLite lets one writer in at a time: intakes already take turns.
-        yield
+        yield read_first(values)
         return
 
     identity = (
@@ -165,15 +196,46 @@ def intakes_of_one_person(values: dict):
     # Two keys that share a hash only make two people take turns: harmless.
     digest = hashlib.blake2b(identity.encode(), digest_size=8).digest()
     key = int.from_bytes(digest, "big", signed=True)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
     try:
-        yield
+        reads = read_first(values, lock_key=key)
+    except Exception:
+        # The lock may have been taken before a later read failed.
+        give_back_advisory_lock(key, may_not_hold=True)
+        raise
+    try:
+        yield reads
     finally:
         give_back_advisory_lock(key)
 
 
-def give_back_advisory_lock(key: int) -> None:
+def read_first(values: dict, lock_key: int | None = None) -> FirstReads:
+    """An intake's first reads, after the person's lock when a key is given.
+
+    Each statement reads what committed before it began, so the latest cycle
+    is read once the lock is held, as when the lock was a round trip apart.
+    """
+    cycle_query, cycle_statement = latest_cycle_statement(values)
+    statements = [cycle_statement, configuration_token_statement()]
+    domain = values["email_domain"]
+    if can_match_account(domain):
+        statements.append(ACCOUNT_OF_DOMAIN.statement(domain))
+    if lock_key is not None:
+        statements.insert(0, ("SELECT pg_advisory_lock(%s)", [lock_key]))
+
+    results = run_together(statements)
+    if lock_key is not None:
+        results.pop(0)
+    cycle_rows, token_rows, *account_rows = results
+    return FirstReads(
+        latest=cycle_query.first_instance_of(cycle_rows),
+        token=token_rows[0][0] if token_rows else None,
+        account_id=(
+            ACCOUNT_OF_DOMAIN.first_value_of(account_rows[0]) if account_rows else None
+        ),
+    )
+
+
+def give_back_advisory_lock(key: int, may_not_hold: bool = False) -> None:
     # Outside a transaction the body's own atomic blocks have ended, so this
     # runs whatever they did. Should it still fail, closing the connection is
     # the only other way to free the lock, rather than leave the person's
@@ -186,7 +248,7 @@ def give_back_advisory_lock(key: int) -> None:
         logger.exception("advisory lock %s not given back: closing", key)
         connection.close()
         return
-    if not released:
+    if not released and not may_not_hold:
         logger.error("advisory lock %s was not held: closing the connection", key)
         connection.close()
 
@@ -211,8 +273,8 @@ def intake_lead(
         raise IntakeRejected(clean.errors)
 
     values = clean.values
-    with intakes_of_one_person(values):
-        latest = find_latest_cycle(values)
+    with intakes_of_one_person(values) as reads:
+        latest = reads.latest
         if latest is not None and latest.is_open:
             open_lead = record_repeat_if_open(values, clean.engagement, channel, now)
             if open_lead is not None:
@@ -222,7 +284,14 @@ def intake_lead(
 
         try:
             return create_lead(
-                values, clean.engagement, channel, now, historical, status, latest
+                values,
+                clean.engagement,
+                channel,
+                now,
+                historical,
+                status,
+                latest,
+                reads,
             )
         except IntegrityError:
             # Another intake (an import's, say) wrote this person's next cycle
@@ -233,7 +302,14 @@ def intake_lead(
                 return IntakeResult(open_lead, created=False)
             latest = find_latest_cycle(values)
             return create_lead(
-                values, clean.engagement, channel, now, historical, status, latest
+                values,
+                clean.engagement,
+                channel,
+                now,
+                historical,
+                status,
+                latest,
+                reads,
             )
 
 
@@ -261,11 +337,11 @@ def record_repeat(lead: Lead, engagement: dict, channel: str, now) -> None:
 
 
 def create_lead(
-    values, engagement, channel, now, historical, status, previous
+    values, engagement, channel, now, historical, status, previous, reads: FirstReads
 ) -> IntakeResult:
-    # One read of a token, unless RevOps changed something since the last lead.
-    configuration = current_configuration()
-    account = match_account(values["email_domain"])
+    # Read again only when RevOps changed something since the last lead.
+    configuration = current_configuration(reads.token)
+    account = account_with_owner(reads.account_id)
     lead_type = classify_lead(values)
 
     lead = Lead(

@@ -3,9 +3,11 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
 
-from bowtie.compiled_queries import CompiledQuery
+from bowtie.compiled_queries import CompiledQuery, run_together
 from handoffs.models import Lead
+from handoffs.services import LATEST_CYCLE_BY_EMAIL as LATEST_CYCLE
 from handoffs.services import find_latest_cycle
 from tests.factories import LeadFactory
 
@@ -105,3 +107,22 @@ def test_examples_must_differ():
 
     with pytest.raises(ValueError, match="given twice"):
         query.rows("Kim", "Lee")
+
+
+@pytest.mark.django_db
+def test_statements_run_together_answer_each_in_order(django_assert_num_queries):
+    lead = LeadFactory(email="e@example.org", cycle=2)
+    together = [
+        LATEST_CYCLE.statement("e@example.org"),
+        ("SELECT %s", [7]),
+        LATEST_CYCLE.statement("nobody@example.org"),
+    ]
+    # One round trip on PostgreSQL; SQLite takes one statement at a time.
+    round_trips = 1 if connection.vendor == "postgresql" else 3
+
+    with django_assert_num_queries(round_trips):
+        cycle_rows, number_rows, no_rows = run_together(together)
+
+    assert LATEST_CYCLE.first_instance_of(cycle_rows).pk == lead.pk
+    assert number_rows == [(7,)]
+    assert LATEST_CYCLE.first_instance_of(no_rows) is None

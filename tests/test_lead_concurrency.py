@@ -192,6 +192,25 @@ def test_a_failed_intake_gives_back_its_person_lock(team_of_five):
     assert advisory_locks_held() == 0
 
 
+def test_a_read_that_fails_beside_the_lock_gives_the_lock_back(team_of_five):
+    from unittest import mock
+
+    from psycopg.errors import DivisionByZero
+
+    # The lock is the first statement of the round trip; the token's read,
+    # which follows it, fails.
+    failing = mock.patch(
+        "handoffs.services.configuration_token_statement",
+        return_value=("SELECT 1 / %s", [0]),
+    )
+    with failing, pytest.raises(Exception) as failed:
+        intake_lead({"email": "zoe@globex.com"}, channel="api")
+
+    assert isinstance(failed.value.__cause__, DivisionByZero)
+    assert advisory_locks_held() == 0
+    assert intake_lead({"email": "zoe@globex.com"}, channel="api").created
+
+
 def test_a_live_submission_during_an_import_of_the_same_person_succeeds(
     team_of_five,
 ):

@@ -34,8 +34,9 @@ urlpatterns = [
 ]
 
 if settings.BOWTIE_BENCHMARK_ENDPOINTS:
-    from handoffs.benchmarks.views import BaselineView
+    from handoffs.benchmarks.views import BaselineView, StoredRowsView
 
-    urlpatterns.append(
-        path("benchmark/baseline", BaselineView.as_view(), name="api-baseline")
-    )
+    urlpatterns += [
+        path("benchmark/baseline", BaselineView.as_view(), name="api-baseline"),
+        path("benchmark/rows", StoredRowsView.as_view(), name="api-bench-rows"),
+    ]

@@ -63,6 +63,17 @@ class LoadResult:
         return None if value is None else value * 1000
 
 
+def combined(results: list[LoadResult]) -> LoadResult:
+    """Several runs as one: every sample, and the time they took together."""
+    return LoadResult(
+        samples=[sample for result in results for sample in result.samples],
+        elapsed_seconds=sum(result.elapsed_seconds for result in results),
+        most_behind_seconds=max(
+            (result.most_behind_seconds for result in results), default=0.0
+        ),
+    )
+
+
 def percentile(values: list[float], percent: float) -> float | None:
     """Nearest rank: the smallest value with `percent` of all at or below it."""
     if not values:

@@ -15,6 +15,7 @@ from bowtie.services import issue_api_token
 from handoffs.models import Lead, RoutingRule
 
 BENCH_DOMAIN = "bench.bowtie.test"
+BENCH_TEAM_NAME = "Bench inbound"
 COUNTRIES = ("DE", "GB", "FR", "NL", "SE", "US", "AT", "ES")
 LANGUAGES = ("de", "en", "fr", "nl", "sv", "en", "de", "es")
 TITLES = (
@@ -31,7 +32,7 @@ def seed_workspace(rep_count: int) -> str:
     """Create the team, its reps, the default rule and a token; return its key."""
 
     with transaction.atomic():
-        team = Team.objects.create(name="Bench inbound", time_zone="UTC")
+        team = Team.objects.create(name=BENCH_TEAM_NAME, time_zone="UTC")
         team.head = Person.objects.create(
             full_name="Bench Manager",
             email=f"manager@{BENCH_DOMAIN}",

@@ -118,8 +118,12 @@ class LadderStep(models.Model):
     closed with that outcome instead.
     """
 
+    # Indexed by ladder_step_once_per_milestone, which leads with it.
     milestone = models.ForeignKey(
-        "handoffs.Milestone", on_delete=models.CASCADE, related_name="ladder_steps"
+        "handoffs.Milestone",
+        on_delete=models.CASCADE,
+        related_name="ladder_steps",
+        db_index=False,
     )
     rule = models.ForeignKey(
         EscalationRule, null=True, on_delete=models.SET_NULL, related_name="+"

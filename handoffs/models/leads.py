@@ -71,12 +71,14 @@ class Lead(models.Model):
         on_delete=models.SET_NULL,
         related_name="leads",
     )
+    # Indexed by lead_team_status and lead_owner_status, which lead with them.
     team = models.ForeignKey(
         "bowtie.Team",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="leads",
+        db_index=False,
     )
     owner = models.ForeignKey(
         "bowtie.Person",
@@ -84,6 +86,7 @@ class Lead(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="owned_leads",
+        db_index=False,
     )
 
     fit_score = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -126,7 +129,19 @@ class Lead(models.Model):
     external_id = models.CharField(max_length=100, blank=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 
-    history = audit_history(excluded_fields=["touch_count"])
+    # History is read by lead: an index on each of its copied columns would
+    # only slow every intake.
+    history = audit_history(
+        excluded_fields=["touch_count"],
+        no_db_index=[
+            "account",
+            "team",
+            "owner",
+            "previous_cycle",
+            "received_at",
+            "updated_at",
+        ],
+    )
 
     class Meta:
         ordering = ["-received_at"]

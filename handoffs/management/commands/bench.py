@@ -36,6 +36,7 @@ from handoffs.benchmarks.processes import (
 HOST = "127.0.0.1"
 INTAKE_PATH = "/api/leads"
 BASELINE_PATH = "/api/benchmark/baseline"
+STORED_ROWS_PATH = "/api/benchmark/rows"
 # A Redis database of its own, so a portal worker on the same server never
 # takes the bench's tasks, and the bench's purge never drops the portal's.
 BENCH_REDIS_DATABASE = 15
@@ -52,6 +53,14 @@ def default_redis_url() -> str:
     configured = load_environment().redis_url or "redis://127.0.0.1:6379"
     parts = urlsplit(configured)
     return urlunsplit(parts._replace(path=f"/{BENCH_REDIS_DATABASE}"))
+
+
+def per_request_ms(seconds: dict, count: int) -> dict[str, float | None]:
+    """Milliseconds of CPU per answered request, by kind of process."""
+    return {
+        column: None if used is None or not count else used * 1000 / count
+        for column, used in seconds.items()
+    }
 
 
 def stop_on_signal(signum, frame):
@@ -95,6 +104,13 @@ class Command(BaseCommand):
             type=int,
             default=1000,
             help="Requests per endpoint in the closed loop.",
+        )
+        parser.add_argument(
+            "--rounds",
+            type=int,
+            default=5,
+            help="Rounds the closed loop's requests are split into, each "
+            "endpoint taking its turn in every round.",
         )
         parser.add_argument(
             "--rate",
@@ -158,6 +174,7 @@ class Command(BaseCommand):
             "reps": (1, 200),
             "clients": (1, 256),
             "requests": (10, 100_000),
+            "rounds": (1, 100),
             "rate": (1, 2000),
             "duration": (1, 600),
             "profile": (0, 10_000),
@@ -262,9 +279,13 @@ class Command(BaseCommand):
         }
 
     def measure(self, run: str, options):
-        endpoints = {"baseline": BASELINE_PATH, "intake": INTAKE_PATH}
+        endpoints = {
+            "baseline": BASELINE_PATH,
+            "stored rows": STORED_ROWS_PATH,
+            "intake": INTAKE_PATH,
+        }
 
-        self.say("Warming up both endpoints.")
+        self.say("Warming up the endpoints.")
         for name, path in endpoints.items():
             bodies = workspace.encoded_submissions(
                 run, f"warmup-{name}", WARM_UP_REQUESTS
@@ -277,37 +298,56 @@ class Command(BaseCommand):
                 + log_tail(self.group.log_path("worker"))
             )
 
-        closed = {}
-        cpu = {}
-        for name, path in endpoints.items():
-            self.say(
-                f"Closed loop, {name}: {options['requests']} requests from "
-                f"{options['clients']} clients."
-            )
-            bodies = workspace.encoded_submissions(
-                run, f"closed-{name}", options["requests"]
-            )
-            backends_before = database.backend_pids()
-            before = (cpu_table(), machine_busy_seconds())
-            closed[name] = self.run_load(
-                path,
-                bodies,
-                clients=options["clients"],
-                time_limit=CLOSED_LOOP_TIME_LIMIT_SECONDS,
-            )
-            self.check_answers(name, closed[name])
-            # The worker's share is only complete once it has sent everything.
-            self.wait_for_deliveries()
-            after = (cpu_table(), machine_busy_seconds())
-            backends = set(backends_before) | set(database.backend_pids())
-            cpu[name] = self.cpu_per_request(
-                before, after, backends, len(closed[name].successes())
-            )
+        # In rounds, each taking every endpoint in turn (the order reversed every
+        # other round), so a spell of a slower machine falls on all of them.
+        rounds = options["rounds"]
+        per_round = max(1, options["requests"] // rounds)
+        results = {name: [] for name in endpoints}
+        seconds = {name: dict.fromkeys(CPU_COLUMNS, 0.0) for name in endpoints}
+        self.say(
+            f"Closed loop: {rounds} rounds of {per_round} requests per endpoint "
+            f"from {options['clients']} clients."
+        )
+        for number in range(rounds):
+            order = list(endpoints) if number % 2 == 0 else list(reversed(endpoints))
+            for name in order:
+                bodies = workspace.encoded_submissions(
+                    run, f"closed-{name}-{number}", per_round
+                )
+                backends_before = database.backend_pids()
+                before = (cpu_table(), machine_busy_seconds())
+                result = self.run_load(
+                    endpoints[name],
+                    bodies,
+                    clients=options["clients"],
+                    time_limit=CLOSED_LOOP_TIME_LIMIT_SECONDS,
+                )
+                self.check_answers(name, result)
+                # The worker's share is only complete once it has sent everything.
+                self.wait_for_deliveries()
+                after = (cpu_table(), machine_busy_seconds())
+                backends = set(backends_before) | set(database.backend_pids())
+                results[name].append(result)
+                for column, used in self.cpu_seconds(before, after, backends).items():
+                    seconds[name][column] = (
+                        None
+                        if used is None or seconds[name][column] is None
+                        else seconds[name][column] + used
+                    )
+
+        closed = {name: load.combined(runs) for name, runs in results.items()}
+        cpu = {
+            name: per_request_ms(seconds[name], len(closed[name].successes()))
+            for name in endpoints
+        }
 
         opened = {}
         sent_at_by_email = {}
         count = round(options["rate"] * options["duration"])
-        for name, path in endpoints.items():
+        # The targets at a steady rate are intake's; the baseline shows what
+        # the machine adds to any request at that rate.
+        for name in ("baseline", "intake"):
+            path = endpoints[name]
             self.say(f"Open loop, {name}: {count} requests at {options['rate']:g}/s.")
             phase = f"open-{name}"
             bodies = workspace.encoded_submissions(run, phase, count)
@@ -347,19 +387,19 @@ class Command(BaseCommand):
         )
         self.wait_for_deliveries()
 
-    def cpu_per_request(
-        self, before: tuple, after: tuple, backends: set[int], count: int
+    def cpu_seconds(
+        self, before: tuple, after: tuple, backends: set[int]
     ) -> dict[str, float | None]:
-        """Milliseconds of CPU per answered request, by kind of process.
+        """CPU seconds used between two readings, by kind of process.
 
         `before` and `after` are each a process table and the machine's busy
         seconds. The load generator is this process; "other" is what the
         machine spent beside the four (Redis, the kernel's network work,
         PostgreSQL's background writers), so that the columns add up to all
-        the CPU a request cost.
+        the CPU the requests cost.
         """
         (table_before, busy_before), (table_after, busy_after) = before, after
-        if not table_before or not table_after or not count:
+        if not table_before or not table_after:
             return dict.fromkeys(CPU_COLUMNS)
 
         def used(pid: int) -> float:
@@ -379,10 +419,7 @@ class Command(BaseCommand):
             if busy_before is None or busy_after is None
             else max(0.0, busy_after - busy_before - sum(seconds.values()))
         )
-        return {
-            column: None if value is None else value * 1000 / count
-            for column, value in seconds.items()
-        }
+        return seconds
 
     def run_load(
         self,
