@@ -69,25 +69,37 @@ def allocate_ids(counts: dict[type[Model], int]) -> dict[type[Model], list[int]]
 
 
 def allocate_from_sequences(wanted) -> dict[type[Model], list[int]]:
-    parts, params = [], []
-    for index, (model, count) in enumerate(wanted):
-        parts.append(
-            f"SELECT {index}, nextval(pg_get_serial_sequence(%s, %s)) "
-            f"FROM generate_series(1, %s)"
-        )
-        params += [quoted_table(model), model._meta.pk.column, count]
+    # One row of nextval() calls, one per id: cheaper for the server than a
+    # set of rows per sequence.
+    calls, params, owners = [], [], []
+    for model, count in wanted:
+        calls += ["nextval(%s::regclass)"] * count
+        params += [key_sequence(model)] * count
+        owners += [model] * count
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        rows = cursor.fetchall()
+        cursor.execute(f"SELECT {', '.join(calls)}", params)
+        keys = cursor.fetchone()
 
     allocated = defaultdict(list)
-    for index, key in rows:
-        if key is None:
-            raise NotImplementedError(
-                f"{wanted[index][0].__name__} has no key sequence to take ids from."
-            )
-        allocated[wanted[index][0]].append(key)
+    for model, key in zip(owners, keys, strict=True):
+        allocated[model].append(key)
     return {model: sorted(keys) for model, keys in allocated.items()}
+
+
+@cache
+def key_sequence(model: type[Model]) -> str:
+    """The name of the sequence the model's table takes its keys from."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_serial_sequence(%s, %s)",
+            [quoted_table(model), model._meta.pk.column],
+        )
+        (name,) = cursor.fetchone()
+    if name is None:
+        raise NotImplementedError(
+            f"{model.__name__} has no key sequence to take ids from."
+        )
+    return name
 
 
 def allocate_from_sqlite_counters(wanted) -> dict[type[Model], list[int]]:
