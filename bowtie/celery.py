@@ -3,7 +3,9 @@
 import os
 
 from celery import Celery, bootsteps
+from celery.concurrency.prefork import TaskPool as PreforkPool
 from celery.signals import task_postrun, task_prerun
+from django.core.exceptions import ImproperlyConfigured
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bowtie.settings")
 
@@ -35,7 +37,8 @@ class OutboxRelayStep(bootsteps.StartStopStep):
     """The outbox relay (bowtie.outbox_relay) beside the worker's pool.
 
     Every worker runs one when settings ask for it, so a worker added on
-    another host sends its share without being told.
+    another host sends its share without being told. Celery starts and stops
+    the relay `create` returns.
     """
 
     requires = {"celery.worker.components:Pool"}
@@ -43,21 +46,26 @@ class OutboxRelayStep(bootsteps.StartStopStep):
     def include_if(self, worker) -> bool:
         from django.conf import settings
 
-        return settings.BOWTIE_OUTBOX_RELAY
+        if not settings.BOWTIE_OUTBOX_RELAY:
+            return False
+        pool = getattr(worker, "pool_cls", None)
+        if isinstance(pool, type) and issubclass(pool, PreforkPool):
+            # The relay's threads would live in the process that forks the
+            # pool's children, and a fork beside running threads can leave
+            # a child stuck on a lock one of them held.
+            raise ImproperlyConfigured(
+                "The outbox relay runs in threads beside the pool: start the "
+                "worker with --pool threads, or set BOWTIE_OUTBOX_RELAY=off to "
+                "send each notification as a task."
+            )
+        return True
 
     def create(self, worker):
         from django.conf import settings
 
         from bowtie.outbox_relay import OutboxRelay
 
-        self.relay = OutboxRelay(settings.BOWTIE_OUTBOX_SENDERS)
-        return self
-
-    def start(self, worker) -> None:
-        self.relay.start()
-
-    def stop(self, worker) -> None:
-        self.relay.stop()
+        return OutboxRelay(settings.BOWTIE_OUTBOX_SENDERS)
 
 
 celery_app.steps["worker"].add(OutboxRelayStep)

@@ -96,34 +96,36 @@ class CompiledQuery:
         return compiled.sql, params
 
     def rows(self, *values) -> list[tuple]:
+        return self.converted(self.fetched(*values))
+
+    def first_value(self, *values):
+        """The first column of the first row, or None without rows."""
+        return self.first_value_of(self.fetched(*values))
+
+    def fetched(self, *values) -> list[tuple]:
         [rows] = run_together([self.statement(*values)])
-        return self.converted(rows)
+        return rows
+
+    # The three below take rows as the database gave them: those `fetched`
+    # returns, or those of the statement run among others (`run_together`).
 
     def converted(self, rows: list[tuple]) -> list[tuple]:
-        """Rows as the database gave them, converted as the ORM would."""
+        """Rows converted as the ORM would."""
         compiled = self.compiled
         if not compiled.converters:
             return rows
         database = connections[DEFAULT_DB_ALIAS]
         return [compiled.converted(row, database) for row in rows]
 
-    def first_value(self, *values):
-        """The first column of the first row, or None without rows."""
-        return self.first_value_of(self.rows(*values))
-
-    def first_instance(self, *values) -> Model | None:
-        """The first row as an instance, its other fields deferred (as `only`)."""
-        self.check_gives_instances()
-        return self.first_instance_of(self.rows(*values))
-
     def first_value_of(self, rows: list[tuple]):
-        rows = self.converted(rows)
+        rows = self.converted(rows[:1])
         return rows[0][0] if rows else None
 
     def first_instance_of(self, rows: list[tuple]) -> Model | None:
+        """The first row as an instance, its other fields deferred (as `only`)."""
         self.check_gives_instances()
         compiled = self.compiled
-        rows = self.converted(rows)
+        rows = self.converted(rows[:1])
         if not rows:
             return None
         return compiled.model.from_db(DEFAULT_DB_ALIAS, compiled.names, rows[0])

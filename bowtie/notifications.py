@@ -9,6 +9,7 @@ workers never send the same one.
 
 import logging
 import smtplib
+import time
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bowtie.models import Delivery, Notification, NotificationPreference, Person
+from bowtie.row_writes import quoted_table
 
 logger = logging.getLogger(__name__)
 
@@ -309,6 +311,7 @@ def run_claim(condition: str, params: list, now) -> list[Delivery]:
             f"WHERE {notification}.id = {delivery}.notification_id)"
         )
 
+    lease = now + CLAIM_LEASE
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {delivery} SET claimed_until = %s WHERE {condition} "
@@ -317,19 +320,20 @@ def run_claim(condition: str, params: list, now) -> list[Delivery]:
             f"{of_notification('url')}, {of_notification('event_key')}, "
             f"{of_notification('recipient_id')}, "
             f"{of_recipient('email')}, {of_recipient('slack_webhook_url')}",
-            [prepared_time(now + CLAIM_LEASE), *params],
+            [prepared_time(lease), *params],
         )
         rows = cursor.fetchall()
-    return sorted((claimed_delivery(row) for row in rows), key=lambda d: d.pk)
+    return sorted((claimed_delivery(row, lease) for row in rows), key=lambda d: d.pk)
 
 
-def claimed_delivery(row: tuple) -> Delivery:
+def claimed_delivery(row: tuple, lease) -> Delivery:
     delivery_id, notification_id, channel, attempt_count = row[:4]
     subject, body, url, event_key, recipient_id, email, slack_webhook_url = row[4:]
     return Delivery(
         pk=delivery_id,
         channel=channel,
         attempt_count=attempt_count,
+        claimed_until=lease,
         notification=Notification(
             pk=notification_id,
             subject=subject,
@@ -341,10 +345,6 @@ def claimed_delivery(row: tuple) -> Delivery:
             ),
         ),
     )
-
-
-def quoted_table(model) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
 
 
 def prepared_time(moment):
@@ -365,17 +365,27 @@ def deliver_one(delivery_id: int, now=None) -> str:
 
 
 def send_claimed(deliveries: list[Delivery], now) -> list[str]:
-    """Send claimed deliveries; the outcome of each: sent, retry or failed.
+    """Send claimed deliveries; the outcome of each: sent, retry, failed or
+    released.
 
     The e-mails go over one mail connection, opened at the first of them.
-    What was sent is marked in one statement; a failure is recorded on its
-    delivery, with the back-off of its next attempt, and the rest go on.
+    Each delivery is marked as soon as it is sent, so a worker that dies
+    mid-batch sends again at most the one it was sending. A failure is
+    recorded on its delivery, with the back-off of its next attempt, and
+    the rest go on. Once the claims are too close to lapsing for another
+    attempt, the rest are given back for the next claim rather than sent
+    while another worker may take them over.
     """
+    # Timed from now, on a clock no test travels: the claim was just made.
+    give_back_at = time.monotonic() + (CLAIM_LEASE - LONGEST_ATTEMPT).total_seconds()
     outcomes = []
-    sent = []
     mailer = None
     try:
-        for delivery in deliveries:
+        for position, delivery in enumerate(deliveries):
+            if time.monotonic() > give_back_at:
+                release(deliveries[position:])
+                outcomes += ["released"] * (len(deliveries) - position)
+                break
             try:
                 if delivery.channel == Delivery.Channel.EMAIL:
                     if mailer is None:
@@ -392,27 +402,47 @@ def send_claimed(deliveries: list[Delivery], now) -> list[str]:
                     mailer.close()
                     mailer = None
                 continue
+            mark_sent(delivery, timezone.now())
             outcomes.append("sent")
-            sent.append(delivery.pk)
     finally:
         if mailer is not None:
             mailer.close()
-
-    if sent:
-        mark_sent(sent, timezone.now())
-        logger.info("deliveries %s sent", ", ".join(str(pk) for pk in sent))
     return outcomes
 
 
-def mark_sent(delivery_ids: list[int], sent_at) -> None:
+# The longest one attempt may take: the mail server's timeout (20 s, in
+# settings) or the webhook's (10 s), with room to record the outcome.
+LONGEST_ATTEMPT = timedelta(seconds=30)
+
+
+def mark_sent(delivery: Delivery, sent_at) -> None:
     # In SQL: the ORM compiling this update cost a relay as much as a claim.
+    # Only while the claim is this worker's: one that lapsed is another's.
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {quoted_table(Delivery)} SET status = %s, sent_at = %s, "
             f"attempt_count = attempt_count + 1, last_error = '' "
-            f"WHERE id IN ({', '.join(['%s'] * len(delivery_ids))})",
-            [Delivery.Status.SENT, prepared_time(sent_at), *delivery_ids],
+            f"WHERE id = %s AND claimed_until = %s",
+            [
+                Delivery.Status.SENT,
+                prepared_time(sent_at),
+                delivery.pk,
+                prepared_time(delivery.claimed_until),
+            ],
         )
+    logger.info("delivery %s sent by %s", delivery.pk, delivery.channel)
+
+
+def release(deliveries: list[Delivery]) -> None:
+    """Give back claimed deliveries not tried, for the next claim to take."""
+    for delivery in deliveries:
+        Delivery.objects.filter(
+            pk=delivery.pk, claimed_until=delivery.claimed_until
+        ).update(claimed_until=None)
+    logger.warning(
+        "deliveries %s given back: their claim was about to lapse",
+        ", ".join(str(delivery.pk) for delivery in deliveries),
+    )
 
 
 # E-mails that carry more than their text (a chart, a table) get an HTML
@@ -480,7 +510,10 @@ def record_failed_attempt(delivery: Delivery, error: Exception, now) -> str:
     gave_up = attempts >= MAX_ATTEMPTS
     # Back off exponentially: the claim doubles as the time of the next try.
     retry_at = now + timedelta(seconds=min(3600, 15 * 2**attempts))
-    Delivery.objects.filter(pk=delivery.pk).update(
+    # Only while the claim is this worker's, as for a delivery sent.
+    Delivery.objects.filter(
+        pk=delivery.pk, claimed_until=delivery.claimed_until
+    ).update(
         attempt_count=attempts,
         status=Delivery.Status.FAILED if gave_up else Delivery.Status.PENDING,
         claimed_until=retry_at,

@@ -146,7 +146,9 @@ def describe_notifications(rows: NewLeadRows, subject: str, now) -> None:
     lead, first_response = rows.lead, rows.first_response
     # As services.lead_url, which this module cannot import: services uses it.
     url = reverse("lead-detail", args=[lead.pk])
-    body = f"{lead.get_lead_type_display()} lead from {lead.company_name or '?'}."
+    # A form may leave the company out: the domain says where the lead is from.
+    where_from = lead.company_name or lead.email_domain or "an unnamed company"
+    body = f"{lead.get_lead_type_display()} lead from {where_from}."
     for notification in rows.notifications:
         # With the date: a nurture lead is due days later, not at that hour.
         due = (

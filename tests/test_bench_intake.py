@@ -10,13 +10,16 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIRequestFactory
 
+from bowtie.environment import load_environment
 from bowtie.models import Delivery, Notification
+from bowtie.services import issue_api_token
 from handoffs.benchmarks import views, workspace
 from handoffs.benchmarks.load import LoadResult, Sample, combined
 from handoffs.models import Handoff, LadderStep, Lead, Milestone, RoutingDecision, Touch
@@ -47,8 +50,7 @@ def rows_of_one_lead() -> dict[str, int]:
 @pytest.mark.django_db
 def test_the_stored_rows_endpoint_writes_what_intake_writes_for_a_lead():
     key = workspace.seed_workspace(rep_count=2)
-    # Read once a process: this test's workspace, not an earlier test's.
-    views.bench_team.cache_clear()
+    forget_earlier_workspaces()
     submission = workspace.lead_submission("run", "rows", 0)
     request = APIRequestFactory().post(
         "/api/benchmark/rows",
@@ -71,6 +73,36 @@ def test_the_stored_rows_endpoint_writes_what_intake_writes_for_a_lead():
     assert set(Delivery.objects.values_list("channel", flat=True)) == {"email"}
 
 
+@pytest.mark.django_db
+def test_only_the_bench_token_may_call_the_bench_endpoints():
+    workspace.seed_workspace(rep_count=1)
+    forget_earlier_workspaces()
+    _, other_key = issue_api_token("Website", ["leads:write"])
+
+    answers = [
+        view.as_view()(
+            APIRequestFactory().post(
+                "/api/benchmark",
+                workspace.lead_submission("run", "other", 0),
+                format="json",
+                HTTP_AUTHORIZATION=f"Bearer {other_key}",
+            )
+        )
+        for view in (views.BaselineView, views.StoredRowsView)
+    ]
+
+    assert [answer.status_code for answer in answers] == [403, 403]
+    assert answers[0].data == {"detail": "Only the bench's own token may call this."}
+    assert not Lead.objects.exists()
+    assert not Notification.objects.exists()
+
+
+def forget_earlier_workspaces():
+    # Read once a process: this test's workspace, not an earlier test's.
+    views.bench_team.cache_clear()
+    views.load_generator_id.cache_clear()
+
+
 def test_rounds_count_as_one_run():
     first = LoadResult([Sample(0, 201, 0.010, 0.0), Sample(1, 500, 0.5, 0.0)], 2.0)
     second = LoadResult([Sample(0, 201, 0.030, 0.0)], 1.0, most_behind_seconds=0.2)
@@ -88,11 +120,9 @@ def test_bench_takes_leads_in_and_the_relay_sends_every_e_mail():
         "redis://"
     ):
         pytest.skip("the intake bench needs PostgreSQL and Redis")
-    database = settings.DATABASES["default"]
-    bench_database = (
-        f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
-        f"{database['PORT'] or 5432}/bowtie_bench_smoke"
-    )
+    # The test database's server, a database of the bench's own on it.
+    server = urlsplit(load_environment().database_url)
+    bench_database = urlunsplit(server._replace(path="/bowtie_bench_smoke"))
 
     run = subprocess.run(
         [

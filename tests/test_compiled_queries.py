@@ -22,16 +22,20 @@ BY_EMAIL = CompiledQuery(
 )
 
 
+def first_instance(query: CompiledQuery, *values):
+    return query.first_instance_of(query.fetched(*values))
+
+
 @pytest.mark.django_db
 def test_each_run_takes_its_own_values():
     first = LeadFactory(email="a@example.org")
     second = LeadFactory(email="b@example.org")
 
-    found = [BY_EMAIL.first_instance(lead.email) for lead in (first, second)]
+    found = [first_instance(BY_EMAIL, lead.email) for lead in (first, second)]
 
     assert [lead.pk for lead in found] == [first.pk, second.pk]
     assert found[1].get_deferred_fields() >= {"email", "closed_at"}
-    assert BY_EMAIL.first_instance("nobody@example.org") is None
+    assert first_instance(BY_EMAIL, "nobody@example.org") is None
 
 
 @pytest.mark.django_db
@@ -82,7 +86,7 @@ def test_values_rather_than_instances_are_not_made_into_instances():
     )
 
     with pytest.raises(TypeError, match="gives values"):
-        query.first_instance("x@example.org")
+        query.first_instance_of([(1,)])
 
 
 @pytest.mark.django_db
@@ -96,6 +100,8 @@ def test_columns_are_converted_as_the_orm_converts_them():
     )
 
     assert query.rows("e@example.org") == [({"visits": 3}, lead.received_at)]
+    # Converted once, however the rows are read.
+    assert query.first_value("e@example.org") == {"visits": 3}
 
 
 def test_examples_must_differ():

@@ -54,15 +54,16 @@ def render(
         f"per endpoint in {options['rounds']} rounds that take the endpoints in "
         "turn.",
         "CPU per answered request, in ms: web server, Celery worker, PostgreSQL",
-        "backends, the load generator, the rest of the machine, and all of it.",
-        f"{'endpoint':<17}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}"
+        "backends, the load generator, the rest of the machine (Redis, the kernel's",
+        "network work, PostgreSQL's writers, and whatever else runs there), and all.",
+        f"{'endpoint':<21}{'req/s':>8}{'p50 ms':>8}{'p99 ms':>8}"
         f"{'web':>7}{'worker':>8}{'db':>6}{'load':>6}{'other':>7}{'all':>6}",
     ]
     for name in closed:
         run, used = closed[name], cpu[name]
         known = [value for value in used.values() if value is not None]
         lines.append(
-            f"{name:<17}{run.throughput():>8.1f}{ms(run.latency_ms(50)):>8}"
+            f"{name:<21}{run.throughput():>8.1f}{ms(run.latency_ms(50)):>8}"
             f"{ms(run.latency_ms(99)):>8}{ms(used['web']):>7}"
             f"{ms(used['worker']):>8}{ms(used['database']):>6}"
             f"{ms(used['generator']):>6}{ms(used['other']):>7}"
@@ -71,7 +72,7 @@ def render(
 
     for name in closed:
         sent = len(closed[name].samples)
-        if sent < options["requests"] // options["rounds"] * options["rounds"]:
+        if sent < max(1, options["requests"] // options["rounds"]) * options["rounds"]:
             lines.append(
                 f"  ({name}: stopped at the time limit after {sent} of "
                 f"{options['requests']} requests.)"
@@ -81,7 +82,7 @@ def render(
         share_of_baseline = ratio(
             closed[name].throughput(), closed["baseline"].throughput()
         )
-        lines.append(f"{name + '/baseline':<17}{percent(share_of_baseline):>8}")
+        lines.append(f"{name + '/baseline':<21}{percent(share_of_baseline):>8}")
     lines += [
         "  (stored rows: the rows and the e-mail of intake for one lead, written by",
         "  the same code, with nothing normalised, looked up, scored or routed.)",

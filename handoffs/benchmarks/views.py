@@ -16,13 +16,12 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bowtie.api.authentication import HasTokenScope
 from bowtie.models import ApiToken, Notification, Person, Team
-from handoffs.benchmarks.workspace import BENCH_TEAM_NAME
+from handoffs.benchmarks.workspace import BENCH_TEAM_NAME, LOAD_GENERATOR_EMAIL
 from handoffs.configuration_cache import current_configuration
 from handoffs.intake_writes import write_new_lead
 from handoffs.models import Handoff, IntakeChannel, Lead, LeadType, RoutingDecision
@@ -34,14 +33,41 @@ class BaselineSerializer(serializers.Serializer):
     email = serializers.EmailField()
 
 
+class IsBenchToken(HasTokenScope):
+    """Only the token the bench made for its load generator.
+
+    These endpoints write around the services, so even with
+    BOWTIE_BENCHMARK_ENDPOINTS set by mistake no integration can use them.
+    """
+
+    message = "Only the bench's own token may call this."
+
+    def has_permission(self, request, view):
+        token = request.auth
+        return (
+            super().has_permission(request, view)
+            and isinstance(token, ApiToken)
+            and token.created_by_id is not None
+            and token.created_by_id == load_generator_id()
+        )
+
+
+@functools.cache
+def load_generator_id() -> int | None:
+    """The bench's load generator, looked up once a process."""
+    return (
+        Person.objects.filter(email=LOAD_GENERATOR_EMAIL)
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 class BaselineView(APIView):
-    permission_classes = [HasTokenScope]
+    permission_classes = [IsBenchToken]
     required_scope = ApiToken.Scope.LEADS_WRITE
 
     def post(self, request):
         token = request.auth
-        if not isinstance(token, ApiToken) or token.created_by_id is None:
-            raise PermissionDenied("Call this with a token that names its creator.")
         serializer = BaselineSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
 
@@ -68,7 +94,7 @@ class StoredRowsView(APIView):
     beside intake, the deciding.
     """
 
-    permission_classes = [HasTokenScope]
+    permission_classes = [IsBenchToken]
     required_scope = ApiToken.Scope.LEADS_WRITE
 
     def post(self, request):

@@ -16,6 +16,7 @@ from handoffs.models import Lead, RoutingRule
 
 BENCH_DOMAIN = "bench.bowtie.test"
 BENCH_TEAM_NAME = "Bench inbound"
+LOAD_GENERATOR_EMAIL = f"load@{BENCH_DOMAIN}"
 COUNTRIES = ("DE", "GB", "FR", "NL", "SE", "US", "AT", "ES")
 LANGUAGES = ("de", "en", "fr", "nl", "sv", "en", "de", "es")
 TITLES = (
@@ -52,7 +53,7 @@ def seed_workspace(rep_count: int) -> str:
         )
         integration = Person.objects.create(
             full_name="Bench Load Generator",
-            email=f"load@{BENCH_DOMAIN}",
+            email=LOAD_GENERATOR_EMAIL,
             role=Person.Role.REVOPS_ADMIN,
             notify_by_email=False,
         )
