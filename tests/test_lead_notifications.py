@@ -82,6 +82,20 @@ def test_assignment_without_a_clock_still_notifies_the_owner(
     assert len(mail.outbox) == 1
 
 
+@pytest.mark.parametrize(
+    ("email", "where_from"),
+    [("zoe@globex.com", "globex.com"), ("zoe@gmail.com", "gmail.com")],
+)
+def test_a_lead_without_a_company_is_from_its_domain(
+    sales_team, frozen, email, where_from
+):
+    intake_lead({"email": email, "form_type": "demo_request"}, channel="form")
+
+    assert Notification.objects.get().body == (
+        f"Hand-raiser lead from {where_from}. Respond by 2025-03-04 10:05 CET."
+    )
+
+
 def test_assignment_names_the_day_a_nurture_lead_is_due(
     sales_team, frozen, django_capture_on_commit_callbacks
 ):
