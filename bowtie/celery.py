@@ -3,7 +3,8 @@
 import os
 
 from celery import Celery, bootsteps
-from celery.concurrency.prefork import TaskPool as PreforkPool
+from celery.concurrency.solo import TaskPool as SoloPool
+from celery.concurrency.thread import TaskPool as ThreadPool
 from celery.signals import task_postrun, task_prerun
 from django.core.exceptions import ImproperlyConfigured
 
@@ -33,6 +34,10 @@ def close_stale_connections(task=None, **kwargs):
     close_old_connections()
 
 
+# The pools beside which the relay's threads may run.
+RELAY_POOLS = (ThreadPool, SoloPool)
+
+
 class OutboxRelayStep(bootsteps.StartStopStep):
     """The outbox relay (bowtie.outbox_relay) beside the worker's pool.
 
@@ -49,14 +54,14 @@ class OutboxRelayStep(bootsteps.StartStopStep):
         if not settings.BOWTIE_OUTBOX_RELAY:
             return False
         pool = getattr(worker, "pool_cls", None)
-        if isinstance(pool, type) and issubclass(pool, PreforkPool):
-            # The relay's threads would live in the process that forks the
-            # pool's children, and a fork beside running threads can leave
-            # a child stuck on a lock one of them held.
+        if not (isinstance(pool, type) and issubclass(pool, RELAY_POOLS)):
+            # A forking pool would fork beside the relay's running threads,
+            # which can leave a child stuck on a lock one of them held; a
+            # green-thread pool would turn them into greenlets, untried.
             raise ImproperlyConfigured(
                 "The outbox relay runs in threads beside the pool: start the "
-                "worker with --pool threads, or set BOWTIE_OUTBOX_RELAY=off to "
-                "send each notification as a task."
+                "worker with --pool threads (or solo), or set "
+                "BOWTIE_OUTBOX_RELAY=off to send each notification as a task."
             )
         return True
 

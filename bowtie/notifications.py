@@ -9,7 +9,6 @@ workers never send the same one.
 
 import logging
 import smtplib
-import time
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -311,7 +310,9 @@ def run_claim(condition: str, params: list, now) -> list[Delivery]:
             f"WHERE {notification}.id = {delivery}.notification_id)"
         )
 
-    lease = now + CLAIM_LEASE
+    # On the clock, whatever `now` the caller judges lapsed claims by: the
+    # lease says how long this worker may take from here.
+    lease = timezone.now() + CLAIM_LEASE
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {delivery} SET claimed_until = %s WHERE {condition} "
@@ -364,28 +365,30 @@ def deliver_one(delivery_id: int, now=None) -> str:
     return send_claimed([delivery], now)[0]
 
 
-def send_claimed(deliveries: list[Delivery], now) -> list[str]:
-    """Send claimed deliveries; the outcome of each: sent, retry, failed or
-    released.
+def send_claimed(
+    deliveries: list[Delivery], now, should_stop: Callable[[], bool] = lambda: False
+) -> list[str]:
+    """Send claimed deliveries; the outcome of each: sent, retry, failed,
+    claim lost or given back.
 
     The e-mails go over one mail connection, opened at the first of them.
     Each delivery is marked as soon as it is sent, so a worker that dies
     mid-batch sends again at most the one it was sending. A failure is
     recorded on its delivery, with the back-off of its next attempt, and
-    the rest go on. Once the claims are too close to lapsing for another
-    attempt, the rest are given back for the next claim rather than sent
-    while another worker may take them over.
+    the rest go on. The rest are given back for the next claim when the
+    claims come too close to lapsing for another attempt, when `should_stop`
+    says so, or when recording an outcome fails.
     """
-    # Timed from now, on a clock no test travels: the claim was just made.
-    give_back_at = time.monotonic() + (CLAIM_LEASE - LONGEST_ATTEMPT).total_seconds()
     outcomes = []
     mailer = None
+    position = 0
     try:
         for position, delivery in enumerate(deliveries):
-            if time.monotonic() > give_back_at:
-                release(deliveries[position:])
-                outcomes += ["released"] * (len(deliveries) - position)
-                break
+            if should_stop() or timezone.now() + LONGEST_ATTEMPT > (
+                delivery.claimed_until
+            ):
+                give_back(deliveries[position:])
+                return outcomes + ["given back"] * (len(deliveries) - position)
             try:
                 if delivery.channel == Delivery.Channel.EMAIL:
                     if mailer is None:
@@ -402,22 +405,28 @@ def send_claimed(deliveries: list[Delivery], now) -> list[str]:
                     mailer.close()
                     mailer = None
                 continue
-            mark_sent(delivery, timezone.now())
-            outcomes.append("sent")
+            outcomes.append(mark_sent(delivery, timezone.now()))
+    except Exception:
+        # Recording an outcome failed (the database went away): the untried
+        # rest go back rather than wait for their claims to lapse.
+        give_back(deliveries[position + 1 :], quietly=True)
+        raise
     finally:
         if mailer is not None:
             mailer.close()
     return outcomes
 
 
-# The longest one attempt may take: the mail server's timeout (20 s, in
-# settings) or the webhook's (10 s), with room to record the outcome.
-LONGEST_ATTEMPT = timedelta(seconds=30)
+# Left of a claim before an attempt starts: more than one attempt takes. The
+# mail server's timeout (20 s, in settings) bounds each step of an SMTP
+# exchange rather than the whole, so a server that slow past this margin is
+# one the back-off should wait out anyway.
+LONGEST_ATTEMPT = timedelta(seconds=60)
 
 
-def mark_sent(delivery: Delivery, sent_at) -> None:
+def mark_sent(delivery: Delivery, sent_at) -> str:
+    """Record a delivery as sent, if its claim is still this worker's."""
     # In SQL: the ORM compiling this update cost a relay as much as a claim.
-    # Only while the claim is this worker's: one that lapsed is another's.
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {quoted_table(Delivery)} SET status = %s, sent_at = %s, "
@@ -430,17 +439,32 @@ def mark_sent(delivery: Delivery, sent_at) -> None:
                 prepared_time(delivery.claimed_until),
             ],
         )
+        marked = cursor.rowcount == 1
+    if not marked:
+        logger.warning(
+            "delivery %s was sent after its claim lapsed: it may go twice",
+            delivery.pk,
+        )
+        return "claim lost"
     logger.info("delivery %s sent by %s", delivery.pk, delivery.channel)
+    return "sent"
 
 
-def release(deliveries: list[Delivery]) -> None:
+def give_back(deliveries: list[Delivery], quietly: bool = False) -> None:
     """Give back claimed deliveries not tried, for the next claim to take."""
-    for delivery in deliveries:
-        Delivery.objects.filter(
-            pk=delivery.pk, claimed_until=delivery.claimed_until
-        ).update(claimed_until=None)
-    logger.warning(
-        "deliveries %s given back: their claim was about to lapse",
+    if not deliveries:
+        return
+    try:
+        for delivery in deliveries:
+            Delivery.objects.filter(
+                pk=delivery.pk, claimed_until=delivery.claimed_until
+            ).update(claimed_until=None)
+    except Exception:
+        if not quietly:
+            raise
+        return
+    logger.info(
+        "deliveries %s given back untried",
         ", ".join(str(delivery.pk) for delivery in deliveries),
     )
 
@@ -511,7 +535,7 @@ def record_failed_attempt(delivery: Delivery, error: Exception, now) -> str:
     # Back off exponentially: the claim doubles as the time of the next try.
     retry_at = now + timedelta(seconds=min(3600, 15 * 2**attempts))
     # Only while the claim is this worker's, as for a delivery sent.
-    Delivery.objects.filter(
+    recorded = Delivery.objects.filter(
         pk=delivery.pk, claimed_until=delivery.claimed_until
     ).update(
         attempt_count=attempts,
@@ -529,6 +553,12 @@ def record_failed_attempt(delivery: Delivery, error: Exception, now) -> str:
         describe_failure(error),
         exc_info=not isinstance(error, httpx.HTTPError),
     )
+    if not recorded:
+        logger.warning(
+            "delivery %s: its claim lapsed before the failure was recorded",
+            delivery.pk,
+        )
+        return "claim lost"
     return "failed" if gave_up else "retry"
 
 

@@ -168,22 +168,25 @@ class OutboxRelay:
         began is in that claim; whatever committed after it brings news that
         arrives after the news was cleared for that claim.
         """
-        self.stopping.wait(GATHER_SECONDS)
-        while True:
+        stopped = self.stopping.wait(GATHER_SECONDS)
+        while not stopped:
             with self.condition:
                 self.has_news = False
             batch = notifications.claim_new_deliveries(timezone.now(), BATCH_SIZE)
             if len(batch) == BATCH_SIZE:
                 self.announce(another_sender=True)
             if batch:
-                notifications.send_claimed(batch, timezone.now())
+                # What is left when the worker stops goes back, not out.
+                notifications.send_claimed(
+                    batch, timezone.now(), should_stop=self.stopping.is_set
+                )
 
             with self.condition:
-                if self.stopping.is_set() or (
-                    len(batch) < BATCH_SIZE and not self.has_news
-                ):
-                    self.draining_count -= 1
-                    return
+                stopped = self.stopping.is_set()
+                if len(batch) < BATCH_SIZE and not self.has_news:
+                    break
+        with self.condition:
+            self.draining_count -= 1
 
     def pause(self, failures: int) -> None:
         self.stopping.wait(

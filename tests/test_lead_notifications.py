@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core import mail
 from django.db import transaction
 from django.test import Client
+from django.utils import timezone
 
 from bowtie import notifications
 from bowtie.models import Delivery, Notification
@@ -427,3 +428,17 @@ def test_api_accepts_leads_while_the_real_broker_is_unreachable(
     assert Lead.objects.count() == 1
     assert Delivery.objects.get().status == "pending"
     assert mail.outbox == []
+
+
+def test_a_delivery_claimed_at_a_microsecond_is_marked_sent_by_its_claim(db):
+    # The claim is compared as the database stores a time: text on SQLite.
+    with time_machine.travel(NOW.replace(microsecond=123456), tick=False):
+        person = PersonFactory()
+        notifications.notify(
+            person, "event:1", "Hello", "Body", "", timezone.now(), topic="new_work"
+        )
+        outcome = notifications.deliver_one(Delivery.objects.get().pk)
+
+    delivery = Delivery.objects.get()
+    assert outcome == "sent"
+    assert (delivery.status, delivery.attempt_count) == ("sent", 1)

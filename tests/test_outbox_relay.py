@@ -16,10 +16,10 @@ from django.core import mail
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
-from bowtie import notifications
+from bowtie import notifications, outbox_relay
 from bowtie.celery import OutboxRelayStep
 from bowtie.models import Delivery
-from bowtie.outbox_relay import BATCH_SIZE, POLL_SECONDS, OutboxRelay
+from bowtie.outbox_relay import BATCH_SIZE, OutboxRelay
 from bowtie.tasks import deliver
 from handoffs.models import IntakeChannel
 from handoffs.services import intake_lead
@@ -27,9 +27,9 @@ from tests.factories import PersonFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Well under the relay's poll, which comes POLL_SECONDS after it starts
-# listening: whatever it sends in time, a notice woke it for.
-WAIT_SECONDS = POLL_SECONDS - 3
+# The relay's poll is turned off in these tests (the `relay` fixture): what
+# it sends in time, a notice woke it for.
+WAIT_SECONDS = 10
 
 
 @pytest.fixture(autouse=True)
@@ -41,7 +41,8 @@ def _relay_instead_of_tasks(settings):
 
 
 @pytest.fixture
-def relay():
+def relay(monkeypatch):
+    monkeypatch.setattr(outbox_relay, "POLL_SECONDS", 3600)
     running = []
 
     def start(sender_count: int = 2) -> OutboxRelay:
@@ -191,51 +192,99 @@ def test_the_sweep_says_when_the_relay_missed_a_delivery(settings, caplog):
 
 def test_a_batch_gives_back_what_it_has_no_time_left_to_send(monkeypatch, caplog):
     pending = notify_people(2)
+    # Claims shorter than one attempt: none leaves time enough to send.
+    monkeypatch.setattr(
+        notifications,
+        "CLAIM_LEASE",
+        notifications.LONGEST_ATTEMPT - timedelta(seconds=1),
+    )
     claimed = notifications.claim_new_deliveries(timezone.now(), BATCH_SIZE)
-    # Claims as short as one attempt: none is left time enough to send.
-    monkeypatch.setattr(notifications, "CLAIM_LEASE", notifications.LONGEST_ATTEMPT)
 
-    with caplog.at_level(logging.WARNING, logger="bowtie.notifications"):
+    with caplog.at_level(logging.INFO, logger="bowtie.notifications"):
         outcomes = notifications.send_claimed(claimed, timezone.now())
 
-    assert outcomes == ["released", "released"]
+    assert outcomes == ["given back", "given back"]
     assert list(
         Delivery.objects.order_by("pk").values_list("pk", "status", "claimed_until")
     ) == [(pk, "pending", None) for pk in pending]
     assert mail.outbox == []
     assert caplog.messages == [
-        f"deliveries {pending[0]}, {pending[1]} given back: their claim was "
-        f"about to lapse"
+        f"deliveries {pending[0]}, {pending[1]} given back untried"
     ]
 
 
-def test_a_delivery_another_worker_took_over_is_left_to_it():
-    [pending] = notify_people(1)
-    [claimed] = notifications.claim_new_deliveries(timezone.now(), BATCH_SIZE)
+def test_a_stopping_worker_gives_back_what_it_has_not_sent():
+    first, second = notify_people(2)
+    claimed = notifications.claim_new_deliveries(timezone.now(), BATCH_SIZE)
+    asked = iter([False, True])
+
+    outcomes = notifications.send_claimed(
+        claimed, timezone.now(), should_stop=lambda: next(asked)
+    )
+
+    assert outcomes == ["sent", "given back"]
+    assert Delivery.objects.get(pk=first).status == "sent"
+    assert Delivery.objects.get(pk=second).claimed_until is None
+    assert len(mail.outbox) == 1
+
+
+def test_a_delivery_another_worker_took_over_is_left_to_it(caplog):
+    pending = notify_people(3)
+    claimed = notifications.claim_new_deliveries(timezone.now(), BATCH_SIZE)
     taken_over_until = timezone.now() + timedelta(minutes=5)
-    Delivery.objects.filter(pk=pending).update(claimed_until=taken_over_until)
+    Delivery.objects.update(claimed_until=taken_over_until)
 
-    notifications.mark_sent(claimed, timezone.now())
+    with caplog.at_level(logging.WARNING, logger="bowtie.notifications"):
+        sent = notifications.mark_sent(claimed[0], timezone.now())
+        failed = notifications.record_failed_attempt(
+            claimed[1], ConnectionError("smtp down"), timezone.now()
+        )
+    notifications.give_back(claimed[2:])
 
-    delivery = Delivery.objects.get()
-    assert (delivery.status, delivery.attempt_count) == ("pending", 0)
-    assert delivery.claimed_until == taken_over_until
+    assert (sent, failed) == ("claim lost", "claim lost")
+    assert list(
+        Delivery.objects.order_by("pk").values_list(
+            "pk", "status", "attempt_count", "claimed_until"
+        )
+    ) == [(pk, "pending", 0, taken_over_until) for pk in pending]
+    assert f"delivery {pending[0]} was sent after its claim lapsed" in caplog.text
+
+
+def test_the_listener_comes_back_after_an_unexpected_error(relay, monkeypatch):
+    connect = outbox_relay.listening_connection
+    attempts = iter([RuntimeError("a bug"), None])
+
+    def fail_once():
+        error = next(attempts)
+        if error is not None:
+            raise error
+        return connect()
+
+    monkeypatch.setattr(outbox_relay, "listening_connection", fail_once)
+
+    started = relay(sender_count=1)
+    notify_people(1)
+
+    assert started.listening.is_set()
+    assert wait_until(lambda: sent_count() == 1)
 
 
 def test_each_worker_runs_a_relay_when_settings_ask(settings):
     from celery.concurrency.prefork import TaskPool as PreforkPool
+    from celery.concurrency.solo import TaskPool as SoloPool
     from celery.concurrency.thread import TaskPool as ThreadPool
     from django.core.exceptions import ImproperlyConfigured
 
     step = OutboxRelayStep(parent=mock.Mock())
     threads, prefork = mock.Mock(pool_cls=ThreadPool), mock.Mock(pool_cls=PreforkPool)
+    solo = mock.Mock(pool_cls=SoloPool)
 
     settings.BOWTIE_OUTBOX_RELAY = False
     skipped = step.include_if(threads)
     settings.BOWTIE_OUTBOX_RELAY = True
     included = step.include_if(threads)
 
-    assert (skipped, included) == (False, True)
+    assert (skipped, included, step.include_if(solo)) == (False, True, True)
     with pytest.raises(ImproperlyConfigured, match="--pool threads"):
         step.include_if(prefork)
     relay = step.create(threads)
