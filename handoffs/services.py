@@ -282,7 +282,7 @@ def intake_lead(
             # Closed a moment ago: this submission opens the next cycle.
             latest = find_latest_cycle(values)
 
-        try:
+        def open_cycle_after(previous) -> IntakeResult:
             return create_lead(
                 values,
                 clean.engagement,
@@ -290,9 +290,12 @@ def intake_lead(
                 now,
                 historical,
                 status,
-                latest,
+                previous,
                 reads,
             )
+
+        try:
+            return open_cycle_after(latest)
         except IntegrityError:
             # Another intake (an import's, say) wrote this person's next cycle
             # a moment ago. If it is open, this submission is a repeat of it;
@@ -300,17 +303,7 @@ def intake_lead(
             open_lead = record_repeat_if_open(values, clean.engagement, channel, now)
             if open_lead is not None:
                 return IntakeResult(open_lead, created=False)
-            latest = find_latest_cycle(values)
-            return create_lead(
-                values,
-                clean.engagement,
-                channel,
-                now,
-                historical,
-                status,
-                latest,
-                reads,
-            )
+            return open_cycle_after(find_latest_cycle(values))
 
 
 def record_repeat_if_open(values, engagement, channel, now) -> Lead | None:
