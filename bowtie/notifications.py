@@ -263,12 +263,11 @@ def claim_delivery(delivery_id: int, now) -> Delivery | None:
     claimed = run_claim(
         "id = %s AND status = %s AND (claimed_until IS NULL OR claimed_until < %s)",
         [delivery_id, Delivery.Status.PENDING, prepared_time(now)],
-        now,
     )
     return claimed[0] if claimed else None
 
 
-def claim_new_deliveries(now, limit: int) -> list[Delivery]:
+def claim_new_deliveries(limit: int) -> list[Delivery]:
     """Claim up to `limit` pending deliveries never tried, oldest first.
 
     PostgreSQL only: rows another relay is claiming at this moment are
@@ -281,11 +280,10 @@ def claim_new_deliveries(now, limit: int) -> list[Delivery]:
         f"id IN (SELECT id FROM {delivery} WHERE status = %s "
         f"AND claimed_until IS NULL ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)",
         [Delivery.Status.PENDING, limit],
-        now,
     )
 
 
-def run_claim(condition: str, params: list, now) -> list[Delivery]:
+def run_claim(condition: str, params: list) -> list[Delivery]:
     """Claim the deliveries the condition picks, with the message each sends.
 
     The claim and the read of the message are one UPDATE ... RETURNING. The
@@ -310,7 +308,7 @@ def run_claim(condition: str, params: list, now) -> list[Delivery]:
             f"WHERE {notification}.id = {delivery}.notification_id)"
         )
 
-    # On the clock, whatever `now` the caller judges lapsed claims by: the
+    # On the clock, whatever `now` a caller judges lapsed claims by: the
     # lease says how long this worker may take from here.
     lease = timezone.now() + CLAIM_LEASE
     with connection.cursor() as cursor:

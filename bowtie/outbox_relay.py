@@ -172,7 +172,7 @@ class OutboxRelay:
         while not stopped:
             with self.condition:
                 self.has_news = False
-            batch = notifications.claim_new_deliveries(timezone.now(), BATCH_SIZE)
+            batch = notifications.claim_new_deliveries(BATCH_SIZE)
             if len(batch) == BATCH_SIZE:
                 self.announce(another_sender=True)
             if batch:

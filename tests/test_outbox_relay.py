@@ -154,7 +154,7 @@ def test_a_claim_passes_over_rows_another_claim_holds():
         with connection.cursor() as cursor:
             cursor.execute("SET lock_timeout = '2s'")
         try:
-            claimed = notifications.claim_new_deliveries(timezone.now(), BATCH_SIZE)
+            claimed = notifications.claim_new_deliveries(BATCH_SIZE)
         finally:
             with connection.cursor() as cursor:
                 cursor.execute("RESET lock_timeout")
@@ -198,7 +198,7 @@ def test_a_batch_gives_back_what_it_has_no_time_left_to_send(monkeypatch, caplog
         "CLAIM_LEASE",
         notifications.LONGEST_ATTEMPT - timedelta(seconds=1),
     )
-    claimed = notifications.claim_new_deliveries(timezone.now(), BATCH_SIZE)
+    claimed = notifications.claim_new_deliveries(BATCH_SIZE)
 
     with caplog.at_level(logging.INFO, logger="bowtie.notifications"):
         outcomes = notifications.send_claimed(claimed, timezone.now())
@@ -215,7 +215,7 @@ def test_a_batch_gives_back_what_it_has_no_time_left_to_send(monkeypatch, caplog
 
 def test_a_stopping_worker_gives_back_what_it_has_not_sent():
     first, second = notify_people(2)
-    claimed = notifications.claim_new_deliveries(timezone.now(), BATCH_SIZE)
+    claimed = notifications.claim_new_deliveries(BATCH_SIZE)
     asked = iter([False, True])
 
     outcomes = notifications.send_claimed(
@@ -230,7 +230,7 @@ def test_a_stopping_worker_gives_back_what_it_has_not_sent():
 
 def test_a_delivery_another_worker_took_over_is_left_to_it(caplog):
     pending = notify_people(3)
-    claimed = notifications.claim_new_deliveries(timezone.now(), BATCH_SIZE)
+    claimed = notifications.claim_new_deliveries(BATCH_SIZE)
     taken_over_until = timezone.now() + timedelta(minutes=5)
     Delivery.objects.update(claimed_until=taken_over_until)
 

@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from bowtie.api.authentication import HasTokenScope
 from bowtie.models import ApiToken, Notification, Person, Team
 from handoffs.benchmarks.workspace import BENCH_TEAM_NAME, LOAD_GENERATOR_EMAIL
-from handoffs.configuration_cache import current_configuration
+from handoffs.configuration_cache import Configuration, current_configuration
 from handoffs.intake_writes import write_new_lead
 from handoffs.models import Handoff, IntakeChannel, Lead, LeadType, RoutingDecision
 from handoffs.routing import RoutingOutcome
@@ -140,7 +140,7 @@ TURNS = itertools.count()
 
 
 @functools.cache
-def bench_team() -> tuple[Team, list[Person], object]:
+def bench_team() -> tuple[Team, list[Person], Configuration]:
     """The bench's team, its reps and the configuration, read once a process."""
     team = Team.objects.get(name=BENCH_TEAM_NAME)
     reps = list(team.members.filter(role=Person.Role.SDR).order_by("pk"))
