@@ -73,6 +73,11 @@ class Environment(BaseSettings):
         "auto", alias="BOWTIE_OUTBOX_RELAY"
     )
     outbox_senders: int = Field(4, ge=1, le=32, alias="BOWTIE_OUTBOX_SENDERS")
+    # The statements intake sends for every lead are prepared once per
+    # connection on PostgreSQL (bowtie.compiled_queries). Off behind a pooler
+    # that cannot keep prepared statements (PgBouncer's transaction mode
+    # before 1.21, or without max_prepared_statements).
+    prepared_statements: bool = Field(True, alias="BOWTIE_PREPARED_STATEMENTS")
     form_rate_limit: str = Field("30/m", alias="BOWTIE_FORM_RATE_LIMIT")
     api_rate_per_minute: int = Field(600, ge=1, alias="BOWTIE_API_RATE_PER_MINUTE")
     # Behind a load balancer every request comes from its address; name the
@@ -155,6 +160,15 @@ class Environment(BaseSettings):
         return self.outbox_relay == "on" or (
             self.outbox_relay == "auto" and self.uses_postgresql
         )
+
+    @property
+    def prepare_threshold(self) -> int | None:
+        """psycopg's prepare_threshold for the PostgreSQL connection.
+
+        0: a statement sent with its parameters bound by the server is
+        prepared on its first run. None: nothing is prepared.
+        """
+        return 0 if self.prepared_statements else None
 
 
 def load_environment() -> Environment:

@@ -31,7 +31,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from bowtie.audit import history_model_of, keeps_history, records_of
-from bowtie.compiled_queries import sends_statements_together
+from bowtie.compiled_queries import run_together, write_together
 
 
 def assign_ids(rows: Iterable[Model]) -> None:
@@ -76,9 +76,7 @@ def allocate_from_sequences(wanted) -> dict[type[Model], list[int]]:
         calls += ["nextval(%s::regclass)"] * count
         params += [key_sequence(model)] * count
         owners += [model] * count
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(calls)}", params)
-        keys = cursor.fetchone()
+    [[keys]] = run_together([(f"SELECT {', '.join(calls)}", params)])
 
     allocated = defaultdict(list)
     for model, key in zip(owners, keys, strict=True):
@@ -170,15 +168,7 @@ def insert_rows(rows: Iterable[Model]) -> None:
         insert_statement(database, plan, value_rows) for plan, _, value_rows in tables
     ] + [insert_statement(database, plan, value_rows) for plan, value_rows in histories]
 
-    with database.cursor() as cursor:
-        if sends_statements_together(database):
-            cursor.execute(
-                "; ".join(sql for sql, _ in statements),
-                [param for _, params in statements for param in params],
-            )
-        else:
-            for sql, params in statements:
-                cursor.execute(sql, params)
+    write_together(statements)
 
     for row in rows:
         # A row whose key the database chose does not know it: saving it

@@ -87,6 +87,12 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Only statements bound by the server (bowtie.compiled_queries) can be
+    # prepared; Django's own cursors bind on the client.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        ENV.prepare_threshold
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if ENV.redis_url:

@@ -34,6 +34,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import JSONField
 
 from bowtie.calendars import BusinessCalendar, build_calendar
+from bowtie.compiled_queries import run_together
 from bowtie.models import (
     CompanyDayOff,
     NotificationPreference,
@@ -293,10 +294,8 @@ def read_configuration(token: str | None) -> Configuration:
 
 
 def read_token() -> str | None:
-    with connection.cursor() as cursor:
-        cursor.execute(*configuration_token_statement())
-        row = cursor.fetchone()
-    return row[0] if row else None
+    [rows] = run_together([configuration_token_statement()])
+    return rows[0][0] if rows else None
 
 
 def configuration_token_statement() -> tuple[str, list]:

@@ -241,9 +241,7 @@ def give_back_advisory_lock(key: int, may_not_hold: bool = False) -> None:
     # the only other way to free the lock, rather than leave the person's
     # intakes waiting on a pooled connection.
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-            (released,) = cursor.fetchone()
+        [[(released,)]] = run_together([("SELECT pg_advisory_unlock(%s)", [key])])
     except Exception:
         logger.exception("advisory lock %s not given back: closing", key)
         connection.close()

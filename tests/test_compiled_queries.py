@@ -1,11 +1,14 @@
 """A query compiled once answers as its queryset does, for any values."""
 
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from unittest.mock import patch
 
+import psycopg
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
-from bowtie.compiled_queries import CompiledQuery, run_together
+from bowtie.compiled_queries import CompiledQuery, run_together, write_together
 from handoffs.models import Lead
 from handoffs.services import LATEST_CYCLE_BY_EMAIL as LATEST_CYCLE
 from handoffs.services import find_latest_cycle
@@ -123,12 +126,85 @@ def test_statements_run_together_answer_each_in_order(django_assert_num_queries)
         ("SELECT %s", [7]),
         LATEST_CYCLE.statement("nobody@example.org"),
     ]
-    # One round trip on PostgreSQL; SQLite takes one statement at a time.
-    round_trips = 1 if connection.vendor == "postgresql" else 3
 
-    with django_assert_num_queries(round_trips):
+    with django_assert_num_queries(3), count_pipelines() as pipelines:
         cycle_rows, number_rows, no_rows = run_together(together)
 
     assert LATEST_CYCLE.first_instance_of(cycle_rows).pk == lead.pk
     assert number_rows == [(7,)]
     assert LATEST_CYCLE.first_instance_of(no_rows) is None
+    # One round trip on PostgreSQL; SQLite takes one statement at a time.
+    assert pipelines == ([1] if connection.vendor == "postgresql" else [0])
+
+
+@pytest.mark.django_db
+def test_a_failing_statement_names_its_error_and_the_rest_are_not_run():
+    LeadFactory(email="f@example.org")
+    together = [
+        ("SELECT %s", [1]),
+        ("SELECT no_such_column FROM handoffs_lead", []),
+        ("UPDATE handoffs_lead SET first_name = %s", ["Changed"]),
+    ]
+
+    with pytest.raises(DatabaseError, match="no_such_column"):
+        with transaction.atomic():
+            write_together(together)
+
+    assert Lead.objects.get().first_name != "Changed"
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="psycopg prepares on PostgreSQL only"
+)
+@pytest.mark.django_db
+def test_statements_sent_together_are_prepared_once_per_connection():
+    lead = LeadFactory(email="g@example.org", cycle=3)
+
+    for _ in range(3):
+        [cycle_rows] = run_together([LATEST_CYCLE.statement("g@example.org")])
+
+    assert LATEST_CYCLE.first_instance_of(cycle_rows).pk == lead.pk
+    assert prepared_statements_like("%handoffs_lead%") == 1
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="psycopg prepares on PostgreSQL only"
+)
+@pytest.mark.django_db
+def test_nothing_is_prepared_when_prepared_statements_are_off(monkeypatch):
+    lead = LeadFactory(email="h@example.org")
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "prepare_threshold", None)
+
+    for _ in range(3):
+        [cycle_rows] = run_together([LATEST_CYCLE.statement("h@example.org")])
+
+    assert LATEST_CYCLE.first_instance_of(cycle_rows).pk == lead.pk
+    assert prepared_statements_like("%handoffs_lead%") == 0
+
+
+@contextmanager
+def count_pipelines():
+    """How many pipelines the PostgreSQL connection entered, in a list."""
+    entered = [0]
+    if connection.vendor != "postgresql":
+        yield entered
+        return
+
+    pipeline = psycopg.Connection.pipeline
+
+    def counted(self):
+        entered[0] += 1
+        return pipeline(self)
+
+    with patch.object(psycopg.Connection, "pipeline", counted):
+        yield entered
+
+
+def prepared_statements_like(pattern: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            [pattern],
+        )
+        return cursor.fetchone()[0]

@@ -83,3 +83,12 @@ def test_the_outbox_relay_is_refused_without_postgresql(monkeypatch):
         load_environment()
 
     assert "BOWTIE_OUTBOX_RELAY=on needs PostgreSQL" in str(refused.value)
+
+
+@pytest.mark.parametrize(("setting", "threshold"), [("true", 0), ("false", None)])
+def test_prepared_statements_can_be_turned_off_for_a_pooler(
+    monkeypatch, setting, threshold
+):
+    monkeypatch.setenv("BOWTIE_PREPARED_STATEMENTS", setting)
+
+    assert load_environment().prepare_threshold == threshold

@@ -147,9 +147,11 @@ def profile_queries(client: Client, bodies: list[bytes]) -> list[str]:
 
     total_ms = sum(seconds for _, seconds in by_shape.values()) * 1000
     lines = [
-        f"Queries per request: {min(counts)} to {max(counts)}, mean "
+        f"Statements per request: {min(counts)} to {max(counts)}, mean "
         f"{sum(counts) / len(counts):.1f}; time in the database driver "
-        f"{total_ms / len(bodies):.1f} ms per request, round trips included.",
+        f"{total_ms / len(bodies):.1f} ms per request.",
+        "(Statements sent together in one pipeline are timed as they are "
+        "queued: the wait for their answers is in no line below.)",
         f"{'per req':>8} {'ms/req':>7}  statement",
     ]
     ranked = sorted(by_shape.items(), key=lambda item: -item[1][1])
