@@ -171,15 +171,15 @@ def write_together(statements: list[tuple[str, list]]) -> None:
 
 
 def execute_together(statements, *, fetch: bool) -> list[list[tuple]]:
-    """On PostgreSQL, send every statement in one pipeline, each prepared.
+    """On PostgreSQL, send the statements in one pipeline, each prepared.
 
     The same few statements run for every lead taken in. Sent as text,
     PostgreSQL parsed and planned each of them every time: a third of its
-    work for a lead. In a pipeline each is bound to its parameters
-    server-side, so psycopg prepares it once per connection when the
-    connection allows it (BOWTIE_PREPARED_STATEMENTS, bowtie.settings), and
-    all go in one round trip. Django's own cursors bind on the client and
-    prepare nothing. Elsewhere the statements run one by one.
+    work for a lead. Here each is bound to its parameters server-side, so
+    psycopg prepares it once per connection when the connection allows it
+    (BOWTIE_PREPARED_STATEMENTS, bowtie.settings), and all go in one
+    round trip. Django's own cursors bind on the client and prepare nothing.
+    Elsewhere the statements run one by one.
     """
     database = connections[DEFAULT_DB_ALIAS]
     if database.vendor != "postgresql":
@@ -190,6 +190,8 @@ def execute_together(statements, *, fetch: bool) -> list[list[tuple]]:
                 results.append(cursor.fetchall() if fetch else [])
         return results
 
+    # What Django does before it opens a cursor of its own.
+    database.close_if_health_check_failed()
     database.ensure_connection()
     database.validate_thread_sharing()
     raw = database.connection

@@ -6,7 +6,13 @@ from unittest.mock import patch
 
 import psycopg
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    connection,
+    connections,
+    transaction,
+)
 
 from bowtie.compiled_queries import CompiledQuery, run_together, write_together
 from handoffs.models import Lead
@@ -208,3 +214,20 @@ def prepared_statements_like(pattern: str) -> int:
             [pattern],
         )
         return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="The check is PostgreSQL's here"
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_lost_between_requests_is_opened_again(monkeypatch):
+    database = connections[DEFAULT_DB_ALIAS]
+    database.ensure_connection()
+    # As when the server went away while the connection was kept for reuse.
+    database.connection.close()
+    monkeypatch.setattr(database, "health_check_enabled", True)
+    monkeypatch.setattr(database, "health_check_done", False)
+
+    [[(answer,)]] = run_together([("SELECT %s", [7])])
+
+    assert answer == 7
