@@ -24,6 +24,11 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# Links in what the portal prints and sends follow a BIND given on the command
+# line, unless BOWTIE_BASE_URL names the address people use.
+ifneq ($(origin BIND),file)
+run: export BOWTIE_BASE_URL ?= http://$(BIND)
+endif
 run: $(BIN)/.installed
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py load_demo

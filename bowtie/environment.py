@@ -171,6 +171,18 @@ class Environment(BaseSettings):
         return 0 if self.prepared_statements else None
 
 
+# Never repeated in a message: a secret, or an address that may hold a password.
+UNSHOWN_VALUES = ("SECRET", "PASSWORD", "TOKEN", "_URL", "_KEY")
+
+
+def given_value(name: str, problem: dict) -> str:
+    if "input" not in problem or isinstance(problem["input"], dict):
+        return ""
+    if any(part in name for part in UNSHOWN_VALUES):
+        return ""
+    return f" (given: {problem['input']!r})"
+
+
 def load_environment() -> Environment:
     """Parse the environment, or refuse to start with every bad variable named."""
     try:
@@ -179,7 +191,7 @@ def load_environment() -> Environment:
         problems = []
         for item in error.errors():
             name = ".".join(str(part) for part in item["loc"]) or "settings"
-            problems.append(f"  {name}: {item['msg']}")
+            problems.append(f"  {name}: {item['msg']}{given_value(name, item)}")
         raise ImproperlyConfigured(
             "Bowtie cannot start, the environment has bad values:\n"
             + "\n".join(problems)

@@ -322,8 +322,13 @@ def record_repeat(lead: Lead, engagement: dict, channel: str, now) -> None:
         occurred_at=now,
         details={"engagement": engagement} if engagement else {},
     )
-    Lead.objects.filter(pk=lead.pk).update(touch_count=F("touch_count") + 1)
+    # updated_at too, as a save would: CRMs sync by it (updated_since).
+    changed_at = timezone.now()
+    Lead.objects.filter(pk=lead.pk).update(
+        touch_count=F("touch_count") + 1, updated_at=changed_at
+    )
     lead.touch_count += 1
+    lead.updated_at = changed_at
     logger.info("lead %s touched again through %s", lead.pk, channel)
 
 

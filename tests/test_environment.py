@@ -1,7 +1,11 @@
+import os
+import subprocess
+import sys
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from bowtie.environment import load_environment
+from bowtie.environment import REPOSITORY_ROOT, load_environment
 
 
 def test_environment_defaults_to_embedded_services(monkeypatch):
@@ -33,6 +37,9 @@ def test_environment_refuses_bad_values_naming_each_variable(monkeypatch):
     )
     assert "BOWTIE_FORM_RATE_LIMIT: Value error, must look like 30/m" in message
     assert "DATABASE_URL: Value error, must start with one of postgres://" in message
+    assert "(given: 'lots')" in message
+    # An address may hold a password: it is named, never repeated.
+    assert "mysql://" not in message
 
 
 def test_environment_requires_secret_key_in_production(monkeypatch):
@@ -92,3 +99,21 @@ def test_prepared_statements_can_be_turned_off_for_a_pooler(
     monkeypatch.setenv("BOWTIE_PREPARED_STATEMENTS", setting)
 
     assert load_environment().prepare_threshold == threshold
+
+
+def test_a_command_refused_at_start_up_says_why_without_a_traceback():
+    environment = os.environ | {"BOWTIE_PREPARED_STATEMENTS": "maybe"}
+
+    refused = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=REPOSITORY_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("Bowtie cannot start")
+    assert "BOWTIE_PREPARED_STATEMENTS" in refused.stderr
+    assert "Traceback" not in refused.stderr

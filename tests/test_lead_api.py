@@ -291,6 +291,24 @@ def test_post_lead_answers_200_with_repeat_when_the_person_is_known(
     assert answer["owner"]["name"] == "Rep A"
 
 
+def test_a_repeat_is_among_the_leads_changed_since_it_came(
+    client, sales_team, writer, reader, frozen
+):
+    post_lead(client, DEMO_REQUEST)
+    frozen.shift(timedelta(minutes=2))
+
+    post_lead(client, DEMO_REQUEST)
+
+    # A CRM that syncs by updated_since learns of the new touch count.
+    changed = client.get(
+        "/api/leads",
+        {"updated_since": "2025-03-04T09:01:00Z"},
+        HTTP_AUTHORIZATION=f"Bearer {READER_KEY}",
+    ).json()
+    assert [lead["touch_count"] for lead in changed["results"]] == [2]
+    assert changed["results"][0]["updated_at"] == "2025-03-04T09:02:00Z"
+
+
 def test_token_last_used_at_is_recorded_after_a_day_idle(
     client, sales_team, writer, frozen
 ):
