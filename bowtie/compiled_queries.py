@@ -105,8 +105,7 @@ class CompiledQuery:
         return self.first_value_of(self.fetched(*values))
 
     def fetched(self, *values) -> list[tuple]:
-        [rows] = run_together([self.statement(*values)])
-        return rows
+        return run_statement(*self.statement(*values))
 
     # The three below take rows as the database gave them: those `fetched`
     # returns, or those of the statement run among others (`run_together`).
@@ -156,7 +155,16 @@ def value_for(values: tuple, index: int, wrap: type | None):
     return value if wrap is None or value is None else wrap(value)
 
 
-def run_together(statements: list[tuple[str, list]]) -> list[list[tuple]]:
+Statement = tuple[str, list]
+
+
+def run_statement(sql: str, params: list) -> list[tuple]:
+    """Run one statement that returns rows, prepared on PostgreSQL."""
+    [rows] = execute_together([(sql, params)], fetch=True)
+    return rows
+
+
+def run_together(statements: list[Statement]) -> list[list[tuple]]:
     """Run statements in order; the rows of each. One round trip on PostgreSQL.
 
     Only for statements that return rows. Each still reads what committed
@@ -165,21 +173,28 @@ def run_together(statements: list[tuple[str, list]]) -> list[list[tuple]]:
     return execute_together(statements, fetch=True)
 
 
-def write_together(statements: list[tuple[str, list]]) -> None:
+def write_together(statements: list[Statement]) -> None:
     """Run statements that return no rows, in order, in one round trip."""
     execute_together(statements, fetch=False)
 
 
-def execute_together(statements, *, fetch: bool) -> list[list[tuple]]:
-    """On PostgreSQL, send the statements in one pipeline, each prepared.
+def execute_together(statements: list[Statement], *, fetch: bool) -> list[list[tuple]]:
+    """Send the statements in one pipeline on PostgreSQL, each prepared.
 
     The same few statements run for every lead taken in. Sent as text,
     PostgreSQL parsed and planned each of them every time: a third of its
     work for a lead. Here each is bound to its parameters server-side, so
-    psycopg prepares it once per connection when the connection allows it
-    (BOWTIE_PREPARED_STATEMENTS, bowtie.settings), and all go in one
-    round trip. Django's own cursors bind on the client and prepare nothing.
-    Elsewhere the statements run one by one.
+    psycopg prepares it on its first run on a connection when the connection
+    allows it (BOWTIE_PREPARED_STATEMENTS, bowtie.settings), and all go in
+    one round trip. psycopg forgets what it prepared after a rollback, a
+    savepoint's included, and prepares again. Django's own cursors bind on
+    the client and prepare nothing. Elsewhere the statements run one by one.
+
+    Outside a transaction the pipeline is one transaction of its own: when a
+    statement fails, those before it are undone and those after it never
+    run. Bound by the server, a parameter takes its type from where it
+    stands, so a bare None (`%s IS NULL`) needs a cast, and a statement takes
+    at most 65,535 parameters.
     """
     database = connections[DEFAULT_DB_ALIAS]
     if database.vendor != "postgresql":

@@ -66,17 +66,15 @@ class Environment(BaseSettings):
     )
     # Deliveries sent by a relay in each worker, which PostgreSQL wakes as the
     # transaction that wrote them commits (bowtie.outbox_relay). "auto": on
-    # with PostgreSQL. Off behind a pooler that shares sessions between
-    # clients (PgBouncer's transaction mode), where LISTEN cannot work: a
-    # task per delivery goes through the broker instead.
+    # with PostgreSQL. Off where a worker cannot keep a connection that
+    # LISTENs: a task per delivery goes through the broker instead.
     outbox_relay: Literal["auto", "on", "off"] = Field(
         "auto", alias="BOWTIE_OUTBOX_RELAY"
     )
     outbox_senders: int = Field(4, ge=1, le=32, alias="BOWTIE_OUTBOX_SENDERS")
-    # The statements intake sends for every lead are prepared once per
-    # connection on PostgreSQL (bowtie.compiled_queries). Off behind a pooler
-    # that cannot keep prepared statements (PgBouncer's transaction mode
-    # before 1.21, or without max_prepared_statements).
+    # The statements sent for every lead and delivery are prepared once per
+    # connection on PostgreSQL (bowtie.compiled_queries). Off for a proxy that
+    # cannot keep prepared statements.
     prepared_statements: bool = Field(True, alias="BOWTIE_PREPARED_STATEMENTS")
     form_rate_limit: str = Field("30/m", alias="BOWTIE_FORM_RATE_LIMIT")
     api_rate_per_minute: int = Field(600, ge=1, alias="BOWTIE_API_RATE_PER_MINUTE")

@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from bowtie.compiled_queries import run_together
+from bowtie.compiled_queries import run_statement
 from bowtie.models import Delivery, Notification, NotificationPreference, Person
 from bowtie.row_writes import quoted_table
 
@@ -312,19 +312,14 @@ def run_claim(condition: str, params: list) -> list[Delivery]:
     # On the clock, whatever `now` a caller judges lapsed claims by: the
     # lease says how long this worker may take from here.
     lease = timezone.now() + CLAIM_LEASE
-    # Through run_together: prepared once per connection, not planned anew.
-    [rows] = run_together(
-        [
-            (
-                f"UPDATE {delivery} SET claimed_until = %s WHERE {condition} "
-                f"RETURNING id, notification_id, channel, attempt_count, "
-                f"{of_notification('subject')}, {of_notification('body')}, "
-                f"{of_notification('url')}, {of_notification('event_key')}, "
-                f"{of_notification('recipient_id')}, "
-                f"{of_recipient('email')}, {of_recipient('slack_webhook_url')}",
-                [prepared_time(lease), *params],
-            )
-        ]
+    rows = run_statement(
+        f"UPDATE {delivery} SET claimed_until = %s WHERE {condition} "
+        f"RETURNING id, notification_id, channel, attempt_count, "
+        f"{of_notification('subject')}, {of_notification('body')}, "
+        f"{of_notification('url')}, {of_notification('event_key')}, "
+        f"{of_notification('recipient_id')}, "
+        f"{of_recipient('email')}, {of_recipient('slack_webhook_url')}",
+        [prepared_time(lease), *params],
     )
     return sorted((claimed_delivery(row, lease) for row in rows), key=lambda d: d.pk)
 
@@ -429,23 +424,18 @@ LONGEST_ATTEMPT = timedelta(seconds=60)
 def mark_sent(delivery: Delivery, sent_at) -> str:
     """Record a delivery as sent, if its claim is still this worker's."""
     # In SQL: the ORM compiling this update cost a relay as much as a claim.
-    # Through run_together so that PostgreSQL prepares it once per connection.
-    [marked] = run_together(
+    marked_rows = run_statement(
+        f"UPDATE {quoted_table(Delivery)} SET status = %s, sent_at = %s, "
+        f"attempt_count = attempt_count + 1, last_error = '' "
+        f"WHERE id = %s AND claimed_until = %s RETURNING id",
         [
-            (
-                f"UPDATE {quoted_table(Delivery)} SET status = %s, sent_at = %s, "
-                f"attempt_count = attempt_count + 1, last_error = '' "
-                f"WHERE id = %s AND claimed_until = %s RETURNING id",
-                [
-                    Delivery.Status.SENT,
-                    prepared_time(sent_at),
-                    delivery.pk,
-                    prepared_time(delivery.claimed_until),
-                ],
-            )
-        ]
+            Delivery.Status.SENT,
+            prepared_time(sent_at),
+            delivery.pk,
+            prepared_time(delivery.claimed_until),
+        ],
     )
-    if not marked:
+    if not marked_rows:
         logger.warning(
             "delivery %s was sent after its claim lapsed: it may go twice",
             delivery.pk,

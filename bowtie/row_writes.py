@@ -31,7 +31,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from bowtie.audit import history_model_of, keeps_history, records_of
-from bowtie.compiled_queries import run_together, write_together
+from bowtie.compiled_queries import run_statement, write_together
 
 
 def assign_ids(rows: Iterable[Model]) -> None:
@@ -76,7 +76,7 @@ def allocate_from_sequences(wanted) -> dict[type[Model], list[int]]:
         calls += ["nextval(%s::regclass)"] * count
         params += [key_sequence(model)] * count
         owners += [model] * count
-    [[keys]] = run_together([(f"SELECT {', '.join(calls)}", params)])
+    [keys] = run_statement(f"SELECT {', '.join(calls)}", params)
 
     allocated = defaultdict(list)
     for model, key in zip(owners, keys, strict=True):

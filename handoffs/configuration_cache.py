@@ -34,7 +34,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import JSONField
 
 from bowtie.calendars import BusinessCalendar, build_calendar
-from bowtie.compiled_queries import run_together
+from bowtie.compiled_queries import run_statement
 from bowtie.models import (
     CompanyDayOff,
     NotificationPreference,
@@ -294,7 +294,7 @@ def read_configuration(token: str | None) -> Configuration:
 
 
 def read_token() -> str | None:
-    [rows] = run_together([configuration_token_statement()])
+    rows = run_statement(*configuration_token_statement())
     return rows[0][0] if rows else None
 
 

@@ -24,7 +24,7 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from bowtie.compiled_queries import run_together
+from bowtie.compiled_queries import run_statement
 from bowtie.models import OutOfOffice, Person, Team, Territory
 from handoffs.models import Lead, RoutingDecision, RoutingRule
 from handoffs.rotation import (
@@ -339,16 +339,10 @@ def claim_turn(team: Team, sequence: list[int], eligible: set[int]) -> int:
         # itself for its own implicit transaction: one round trip, where a
         # SET LOCAL would need a BEGIN and a COMMIT of its own.
         condition = " AND set_config('synchronous_commit', 'off', true) = 'off'"
-    # Through run_together so that PostgreSQL prepares it once per connection.
-    [[(position,)]] = run_together(
-        [
-            (
-                f"UPDATE {quote(Team._meta.db_table)} "
-                f"SET {counter} = {counter} + {step} "
-                f"WHERE {quote('id')} = %s{condition} RETURNING {counter}",
-                [team.pk],
-            )
-        ]
+    [(position,)] = run_statement(
+        f"UPDATE {quote(Team._meta.db_table)} SET {counter} = {counter} + {step} "
+        f"WHERE {quote('id')} = %s{condition} RETURNING {counter}",
+        [team.pk],
     )
     return member_before(sequence, position)
 

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bowtie.calendars import calendar_for
-from bowtie.compiled_queries import CompiledQuery, run_together
+from bowtie.compiled_queries import CompiledQuery, run_statement, run_together
 from bowtie.domains import is_free_mail
 from bowtie.models import Account, AccountDomain, Person, Topic
 from bowtie.notifications import notify
@@ -116,7 +116,7 @@ def find_latest_cycle(values: dict):
     reopens, so an open cycle is always the latest.
     """
     query, statement = latest_cycle_statement(values)
-    [rows] = run_together([statement])
+    rows = run_statement(*statement)
     return query.first_instance_of(rows)
 
 
@@ -241,7 +241,7 @@ def give_back_advisory_lock(key: int, may_not_hold: bool = False) -> None:
     # the only other way to free the lock, rather than leave the person's
     # intakes waiting on a pooled connection.
     try:
-        [[(released,)]] = run_together([("SELECT pg_advisory_unlock(%s)", [key])])
+        [(released,)] = run_statement("SELECT pg_advisory_unlock(%s)", [key])
     except Exception:
         logger.exception("advisory lock %s not given back: closing", key)
         connection.close()

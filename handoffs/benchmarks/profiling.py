@@ -4,7 +4,8 @@ The requests go through the whole Django stack in this process (middleware,
 token authentication, the view, its serializer) against the bench database,
 one at a time, so the numbers are those of a request without the web
 server's queueing. Three passes over fresh leads: plain timings, then the
-queries, then a call profile (pyinstrument when installed, cProfile if not).
+queries, then a call profile: pyinstrument's tree of wall-clock time when it
+is installed, else cProfile's list of this process's CPU time.
 """
 
 import cProfile
