@@ -151,8 +151,8 @@ def profile_queries(client: Client, bodies: list[bytes]) -> list[str]:
         f"Statements per request: {min(counts)} to {max(counts)}, mean "
         f"{sum(counts) / len(counts):.1f}; time in the database driver "
         f"{total_ms / len(bodies):.1f} ms per request.",
-        "(Statements sent together in one pipeline are timed as they are "
-        "queued: the wait for their answers is in no line below.)",
+        "(Statements sent in a pipeline, bowtie.compiled_queries, are timed "
+        "as they are queued: the wait for their answers is in no line below.)",
         f"{'per req':>8} {'ms/req':>7}  statement",
     ]
     ranked = sorted(by_shape.items(), key=lambda item: -item[1][1])
