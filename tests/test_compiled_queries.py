@@ -18,6 +18,10 @@ from tests.factories import LeadFactory
 from tests.round_trips import on_postgresql, pipelines_entered
 
 NOW = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
+# Only PostgreSQL's statements are prepared, pipelined and health-checked here.
+postgresql_only = pytest.mark.skipif(
+    not on_postgresql(), reason="what psycopg does on PostgreSQL"
+)
 BY_EMAIL = CompiledQuery(
     lambda email: (
         Lead.objects.filter(email=email, closed_at__isnull=True)
@@ -158,9 +162,7 @@ def test_a_failing_statement_undoes_those_before_it_and_stops_the_rest():
     assert lead.last_name == "Kept"
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="psycopg prepares on PostgreSQL only"
-)
+@postgresql_only
 @pytest.mark.django_db
 def test_statements_sent_together_are_prepared_once_per_connection():
     lead = LeadFactory(email="g@example.org", cycle=3)
@@ -174,9 +176,7 @@ def test_statements_sent_together_are_prepared_once_per_connection():
     assert connection.connection.prepare_threshold == 0
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="psycopg prepares on PostgreSQL only"
-)
+@postgresql_only
 @pytest.mark.django_db
 def test_nothing_is_prepared_when_prepared_statements_are_off(monkeypatch):
     lead = LeadFactory(email="h@example.org")
@@ -199,9 +199,7 @@ def prepared_statements_like(pattern: str) -> int:
         return cursor.fetchone()[0]
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="The check is PostgreSQL's here"
-)
+@postgresql_only
 @pytest.mark.django_db(transaction=True)
 def test_a_connection_lost_between_requests_is_opened_again(monkeypatch):
     database = connections[DEFAULT_DB_ALIAS]
